@@ -1,0 +1,121 @@
+"""negsim command line: run, validate, schema. Heavy libraries load inside the commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Simulate the 2009 US-Russia talks to replace START I, scenario by scenario.",
+)
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a scenario value: dotted.path=value (repeatable)."),
+]
+
+
+def fail(message: str) -> None:
+    """Print a one-line error and exit with code 2 (bad input)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def load(path: Path, overrides: list[str] | None = None):
+    """Load a scenario or exit 2 with the loader's one-line message."""
+    from sim.loader import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(path, overrides or [])
+    except ScenarioError as err:
+        fail(str(err))
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    reps: Annotated[int | None, typer.Option(help="Replications (default: the scenario's).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: the scenario's).")] = None,
+    set_: SetOption = None,
+    out: Annotated[Path | None, typer.Option(help="Results folder (default: results/NAME-TIME).")] = None,
+    trace: Annotated[int, typer.Option(help="Keep week-by-week offers of this many lanes.")] = 0,
+    workers: Annotated[int, typer.Option(help="Local worker processes (default: all cores).")] = 0,
+) -> None:
+    """Run a Monte Carlo ensemble of a scenario and write a results folder with report.html."""
+    overrides = list(set_ or [])
+    if reps is not None:
+        overrides.append(f"replications={reps}")
+    if seed is not None:
+        overrides.append(f"seed={seed}")
+    scn = load(scenario, overrides)
+    if trace < 0:
+        fail("--trace must be 0 or more")
+    folder = out or Path("results") / f"{scn.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    _run(scn, folder, trace, workers or os.cpu_count() or 1)
+
+
+def _run(scn, folder: Path, trace: int, workers: int) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from sim.report import headline_rows
+    from sim.run import run_scenario
+    from sim.store import StoreError
+
+    console = Console()
+    columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} lanes"), TimeRemainingColumn()]
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(f"simulating {scn.name}", total=scn.replications)
+        try:
+            summary = run_scenario(
+                scn, folder, workers=workers, trace=trace, command=sys.argv,
+                on_chunk=lambda lanes: progress.advance(task, lanes),
+            )
+        except StoreError as err:
+            fail(str(err))
+    table = Table(title=f"{scn.name}: {scn.replications:,} replications, seed {scn.seed}")
+    table.add_column("measure")
+    table.add_column("value (95% interval)")
+    for label, text in headline_rows(summary, scn):
+        table.add_row(label, text)
+    console.print(table)
+    console.print(f"results: {folder}  report: {folder / 'report.html'}")
+
+
+@app.command()
+def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")]) -> None:
+    """Check scenario files; print one line per file; exit 2 if any is bad."""
+    from sim.loader import ScenarioError, load_scenario
+
+    bad = 0
+    for path in files:
+        try:
+            scn = load_scenario(path)
+            typer.echo(f"ok: {path} ({scn.name})")
+        except ScenarioError as err:
+            typer.echo(f"error: {err}", err=True)
+            bad += 1
+    if bad:
+        raise typer.Exit(code=2)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the scenario format (for editors)."""
+    from sim.scenario import Scenario
+
+    typer.echo(json.dumps(Scenario.model_json_schema(), indent=2))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

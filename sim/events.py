@@ -1,0 +1,117 @@
+"""Scheduled and random events: when they fire, per lane, and what their effects change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from sim.calendar import Clock
+from sim.scenario import Effect, Event, Scenario
+
+# Bounds that keep a changed value meaningful, by the last part of its target path.
+BOUNDS = {
+    "trust": (0.0, 1.0),
+    "reservation": (0.0, 1.0),
+    "capacity": (1e-6, 1.0),
+    "beta": (1e-3, 100.0),
+    "noise": (0.0, 0.5),
+    "reciprocity": (0.0, 1.0),
+    "trust_sensitivity": (0.0, 2.0),
+    "discount": (1e-6, 1.0),
+    "salience": (0.0, 1.0),
+    "influence": (0.0, 1.0),
+    "spread": (0.0, 1.0),
+}
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """One event compiled to weeks: scheduled at `first == last`, or a hazard over a window."""
+
+    name: str
+    first: int
+    last: int
+    chance: float
+    repeat: bool
+    effects: tuple[Effect, ...]
+
+    @classmethod
+    def compile(cls, name: str, event: Event, clock: Clock) -> Trigger:
+        """Turn dates into week indices on the model's clock."""
+        if event.date is not None:
+            week = clock.week(event.date)
+            return cls(name, week, week, event.probability, False, tuple(event.effects))
+        lo, hi = event.window or (clock.start, clock.date(clock.weeks - 1))
+        return cls(name, clock.week(lo), clock.week(hi), event.hazard, event.repeat, tuple(event.effects))
+
+    def due(self, week: int) -> bool:
+        """True in the weeks this event can fire."""
+        return self.first <= week <= self.last
+
+
+def compile_events(scenario: Scenario, clock: Clock) -> list[Trigger]:
+    """All events of a scenario, in file order."""
+    return [Trigger.compile(n, e, clock) for n, e in scenario.events.items()]
+
+
+def fire(model, week: int) -> None:
+    """Draw every due event in every active lane; apply effects where it fires; log firings."""
+    for e, trig in enumerate(model.triggers):
+        if not trig.due(week):
+            continue
+        draw = model.rng.random(model.lanes)
+        fires = model.active & (draw < trig.chance)
+        if not trig.repeat:
+            fires &= model.fired_week[:, e] < 0
+        idx = np.flatnonzero(fires)
+        if idx.size == 0:
+            continue
+        model.fired_week[idx, e] = np.where(model.fired_week[idx, e] < 0, week, model.fired_week[idx, e])
+        model.fired_count[idx, e] += 1
+        for effect in trig.effects:
+            apply(model, effect, idx)
+        model.mandates_stale = True
+
+
+def apply(model, effect: Effect, idx: np.ndarray) -> None:
+    """Apply one effect in lanes `idx`: set, add, scale a value, or drop an issue."""
+    parts = effect.target.split(".")
+    if effect.op == "drop":
+        model.dropped[idx, model.issue_names.index(parts[1])] = True
+        return
+    array, column, bounds = _resolve(model, parts)
+    where = (idx,) if column is None else (idx, column)
+    value = effect.value
+    if isinstance(value, date):
+        value = model.clock.week(value)
+    if effect.op == "set":
+        new = np.full(idx.size, float(value))
+    elif effect.op == "add":
+        new = array[where] + value
+    else:
+        new = array[where] * value
+    array[where] = np.clip(new, *bounds)
+
+
+def _resolve(model, parts: list[str]) -> tuple[np.ndarray, int | None, tuple[float, float]]:
+    """Array, issue column and bounds behind a dotted target path (validated by the schema)."""
+    if parts == ["trust"]:
+        return model.trust, None, BOUNDS["trust"]
+    party = model.party[parts[1]]
+    rest = parts[2:]
+    if len(rest) == 1:
+        bounds = BOUNDS.get(rest[0], (-np.inf, np.inf))
+        return getattr(party, rest[0]), None, bounds
+    if rest[0] == "tactic":
+        return getattr(party, rest[1]), None, BOUNDS[rest[1]]
+    if rest[0] == "ratifier":
+        return getattr(party.ratifier, rest[1]), None, BOUNDS.get(rest[1], (-np.inf, np.inf))
+    actor = next(a for a in party.actors if a.name == rest[1])
+    if rest[2] == "influence":
+        return actor.influence, None, BOUNDS["influence"]
+    column = model.issue_names.index(rest[3])
+    if rest[2] == "salience":
+        return actor.salience, column, BOUNDS["salience"]
+    return actor.position, column, (model.issue_lo[column], model.issue_hi[column])

@@ -1,0 +1,229 @@
+"""Read scenario YAML safely, merge `extends:` parents and `--set` overrides, explain errors."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from sim.scenario import Scenario
+
+MAX_FILE_BYTES = 2_000_000
+Location = tuple[str, int | None]  # (file, line)
+
+
+class ScenarioError(Exception):
+    """A bad scenario, told in one line: where, which key, what is wrong."""
+
+
+def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
+    """Load a scenario file, following `extends:` and applying `key.path=value` overrides."""
+    path = Path(path)
+    data, lines = _load_tree(path, ())
+    set_paths: dict[tuple[str, ...], str] = {}
+    for item in overrides:
+        key, value = parse_override(item)
+        apply_override(data, key, value, item)
+        set_paths[key] = item
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(_explain(err, lines, set_paths, str(path))) from None
+
+
+def parse_override(item: str) -> tuple[tuple[str, ...], Any]:
+    """Split 'a.b.c=value' into a key path and a YAML-typed value."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise ScenarioError(f"--set {item}: expected KEY.PATH=VALUE")
+    parts = tuple(key.strip().split("."))
+    if any(not p for p in parts):
+        raise ScenarioError(f"--set {item}: empty part in key path '{key}'")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        raise ScenarioError(f"--set {item}: value '{raw}' is not valid YAML") from None
+    if value is None:
+        raise ScenarioError(f"--set {item}: missing value")
+    return parts, value
+
+
+def apply_override(data: dict, key: tuple[str, ...], value: Any, item: str) -> None:
+    """Set `value` at `key` in the raw document; the parent mapping must exist."""
+    node: Any = data
+    for depth, part in enumerate(key[:-1]):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+            continue
+        if not isinstance(node, dict) or part not in node:
+            where = ".".join(key[: depth + 1])
+            hint = _did_you_mean(part, node.keys() if isinstance(node, dict) else [])
+            raise ScenarioError(f"--set {item}: no key '{where}' in the scenario{hint}")
+        node = node[part]
+    if isinstance(node, list) and key[-1].isdigit() and int(key[-1]) < len(node):
+        node[int(key[-1])] = value
+    elif isinstance(node, dict):
+        node[key[-1]] = value
+    else:
+        raise ScenarioError(f"--set {item}: '{'.'.join(key[:-1])}' holds no keys")
+
+
+def _load_tree(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[tuple, Location]]:
+    """Read one file and its `extends:` ancestors; return merged data and key -> (file, line)."""
+    resolved = path.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(p.name for p in (*chain, resolved))
+        raise ScenarioError(f"{path}: extends cycle: {cycle}")
+    data, lines = _read_yaml(path)
+    parent = data.get("extends")
+    if parent is None:
+        return data, lines
+    if not isinstance(parent, str) or not parent.strip():
+        raise ScenarioError(f"{path}:{lines.get(('extends',), (0, '?'))[1]}: extends: not a path")
+    parent_path = path.parent / parent
+    if not parent_path.is_file():
+        line = lines[("extends",)][1]
+        raise ScenarioError(f"{path}:{line}: extends: parent file '{parent}' not found")
+    base, base_lines = _load_tree(parent_path, (*chain, resolved))
+    return _merge(base, data), {**base_lines, **lines}
+
+
+def _read_yaml(path: Path) -> tuple[dict, dict[tuple, Location]]:
+    """Parse one YAML file with the safe loader; reject duplicates, tags and non-mappings."""
+    if not path.is_file():
+        raise ScenarioError(f"{path}: no such file")
+    raw = path.read_bytes()
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(f"{path}: file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a text file (not UTF-8)") from None
+    if "\x00" in text:
+        raise ScenarioError(f"{path}: not a text file (contains NUL bytes)")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = f":{mark.line + 1}" if mark else ""
+        what = (err.problem or err.context or "invalid YAML").strip()
+        raise ScenarioError(f"{path}{line}: YAML error: {what}") from None
+    except yaml.YAMLError as err:
+        raise ScenarioError(f"{path}: YAML error: {err}") from None
+    if data is None:
+        raise ScenarioError(f"{path}: file is empty")
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: top level must be a mapping of keys, not {type(data).__name__}")
+    lines: dict[tuple, Location] = {}
+    _index_lines(node, (), str(path), lines)
+    return data, lines
+
+
+def _index_lines(node: yaml.Node, prefix: tuple, file: str, out: dict[tuple, Location]) -> None:
+    """Record the line of every key; a key given twice in one mapping is an error."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                raise ScenarioError(
+                    f"{file}:{key_node.start_mark.line + 1}: {_dotted((*prefix, key))}: "
+                    "key given twice"
+                )
+            seen.add(key)
+            out[(*prefix, key)] = (file, key_node.start_mark.line + 1)
+            _index_lines(value_node, (*prefix, key), file, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out[(*prefix, i)] = (file, item.start_mark.line + 1)
+            _index_lines(item, (*prefix, i), file, out)
+
+
+def _merge(base: Any, over: Any) -> Any:
+    """Deep-merge mappings (child wins); lists and scalars are replaced whole."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for key, value in over.items():
+            out[key] = _merge(base[key], value) if key in base else value
+        return out
+    return over
+
+
+def _explain(err: ValidationError, lines: dict, set_paths: dict, file: str) -> str:
+    """Turn the first pydantic error into 'file:line: key.path: message'."""
+    first = err.errors()[0]
+    loc = tuple(first["loc"])
+    msg = _message(first, loc)
+    for key, item in set_paths.items():
+        if loc[: len(key)] == key or key == loc[: len(key)]:
+            return f"--set {item}: {_dotted(loc)}: {msg}"
+    where = _locate(loc, lines, file)
+    return f"{where}: {_dotted(loc)}: {msg}" if loc else f"{where}: {msg}"
+
+
+def _message(error: dict, loc: tuple) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key" + _did_you_mean(str(loc[-1]), _fields_at(loc[:-1]))
+    if kind == "missing":
+        return "required key is missing"
+    text = error["msg"]
+    if text.startswith("Value error, "):
+        text = text[len("Value error, ") :]
+    if kind in ("finite_number",):
+        return f"{error.get('input')!r} is not a finite number"
+    if "input" in error and kind not in ("model_type", "dict_type", "list_type"):
+        shown = repr(error["input"])
+        if len(shown) <= 40 and not isinstance(error["input"], dict):
+            return f"{text} (got {shown})"
+    return text
+
+
+def _locate(loc: tuple, lines: dict, file: str) -> str:
+    """Deepest key of `loc` that the YAML files know a line for."""
+    for depth in range(len(loc), 0, -1):
+        hit = lines.get(tuple(loc[:depth]))
+        if hit:
+            return f"{hit[0]}:{hit[1]}"
+    return file
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    """Names of the fields allowed at a location, for 'did you mean'."""
+    model: Any = Scenario
+    for part in loc:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            field = model.model_fields.get(str(part))
+            if field is None:
+                return []
+            model = _unwrap(field.annotation)
+        elif get_origin(model) in (dict, list, tuple):
+            model = _unwrap(get_args(model)[-1])
+        else:
+            return []
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Optional[...] to the model or container inside."""
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) not in (dict, list, tuple) and len(args) == 1:
+        return args[0]
+    return annotation
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _dotted(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc)
+

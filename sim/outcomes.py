@@ -1,0 +1,156 @@
+"""Outcome measures: Pareto frontier, Nash point, intervals, weekly timeline, run summary."""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+
+from agents.logrolling import logroll
+from sim.calendar import Clock
+from sim.model import OFFER_BINS, ChunkResult, NegotiationModel
+from sim.scenario import Scenario
+
+Z95 = NormalDist().inv_cdf(0.975)
+
+
+def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float, float]:
+    """Share with its Wilson score 95% interval: (estimate, low, high)."""
+    if trials == 0:
+        return (math.nan, math.nan, math.nan)
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return (p, max(0.0, centre - half), min(1.0, centre + half))
+
+
+def opening_frontier(scenario: Scenario, points: int = 201) -> np.ndarray:
+    """Pareto frontier (utility of first party, of second) of the opening mandates, no events."""
+    model = NegotiationModel(scenario, 1, np.random.SeedSequence(0))
+    first, second = model.order
+    idx = np.zeros(points, dtype=int)
+    concession = np.linspace(0.0, 1.0, points)
+    package = logroll(
+        concession,
+        first.ideal[idx],
+        first.weight[idx],
+        first.span[idx],
+        second.ideal[idx],
+        second.weight[idx],
+        second.span[idx],
+    )
+    return np.column_stack([first.utility(package, idx), second.utility(package, idx)])
+
+
+def nash_point(frontier: np.ndarray, d1: float, d2: float) -> tuple[float, float]:
+    """Point of a piecewise-linear frontier that maximises (u1 - d1)(u2 - d2), exactly per segment."""
+    best, best_value = (math.nan, math.nan), -math.inf
+    for (a1, a2), (b1, b2) in zip(frontier[:-1], frontier[1:], strict=True):
+        # product along the segment u = a + t (b - a) is a quadratic in t; check its peak and ends
+        g1, g2 = b1 - a1, b2 - a2
+        quad, lin = g1 * g2, g1 * (a2 - d2) + g2 * (a1 - d1)
+        candidates = [0.0, 1.0]
+        if quad < 0:
+            candidates.append(min(1.0, max(0.0, -lin / (2 * quad))))
+        for t in candidates:
+            u1, u2 = a1 + t * g1, a2 + t * g2
+            if u1 >= d1 and u2 >= d2 and (u1 - d1) * (u2 - d2) > best_value:
+                best, best_value = (u1, u2), (u1 - d1) * (u2 - d2)
+    return best
+
+
+class Timeline:
+    """Weekly ensemble statistics, summed chunk by chunk so memory stays flat."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.clock = Clock.from_calendar(scenario.calendar)
+        self.parties = scenario.party_names()
+        self.issues = scenario.issues
+        self.lanes = 0
+        self.agreements = np.zeros(self.clock.weeks, dtype=np.int64)
+        self.offer_hist = np.zeros((2, self.clock.weeks, len(self.issues), OFFER_BINS), np.int64)
+
+    def add(self, chunk: ChunkResult) -> None:
+        """Fold one chunk into the totals."""
+        self.lanes += len(chunk.runs["agreed"])
+        self.agreements += chunk.agreements
+        self.offer_hist += chunk.offer_hist
+
+    def table(self) -> pd.DataFrame:
+        """One row per week: dates, sessions, agreement probability, offer quantiles per party."""
+        weeks = np.arange(self.clock.weeks)
+        data: dict[str, object] = {
+            "week": weeks,
+            "date": [self.clock.date(w) for w in weeks],
+            "bargaining": self.clock.bargaining,
+            "agreements": self.agreements,
+            "p_agreed": np.cumsum(self.agreements) / max(self.lanes, 1),
+        }
+        for p, party in enumerate(self.parties):
+            for i, (name, issue) in enumerate(self.issues.items()):
+                for q in (10, 50, 90):
+                    values = hist_quantile(self.offer_hist[p, :, i], q / 100, issue.min, issue.max)
+                    data[f"offer_{party}_{name}_p{q}"] = values
+                data[f"offer_{party}_{name}_lanes"] = self.offer_hist[p, :, i].sum(axis=1)
+        return pd.DataFrame(data)
+
+
+def hist_quantile(counts: np.ndarray, q: float, lo: float, hi: float) -> np.ndarray:
+    """Quantile per row of binned counts (weeks x bins), interpolated within the bin; NaN if empty."""
+    total = counts.sum(axis=1)
+    cum = np.cumsum(counts, axis=1)
+    target = q * total
+    pos = np.array([np.searchsorted(row, t, side="left") for row, t in zip(cum, target, strict=True)])
+    pos = np.minimum(pos, counts.shape[1] - 1)
+    below = np.where(pos > 0, np.take_along_axis(cum, np.maximum(pos - 1, 0)[:, None], 1)[:, 0], 0)
+    inside = np.take_along_axis(counts, pos[:, None], 1)[:, 0]
+    frac = np.divide(target - below, inside, out=np.full(len(pos), 0.5), where=inside > 0)
+    width = (hi - lo) / counts.shape[1]
+    return np.where(total > 0, lo + (pos + np.clip(frac, 0, 1)) * width, np.nan)
+
+
+def summarize(runs: pd.DataFrame, timeline: Timeline, scenario: Scenario) -> dict:
+    """Headline figures with 95% intervals, from the per-lane table and the weekly totals."""
+    clock = timeline.clock
+    n = len(runs)
+    agreed = runs["agreed"].to_numpy()
+    week = runs["agreed_week"].to_numpy()
+    before = agreed & (week < clock.deadline_week)
+    in_force = runs["in_force"].to_numpy()
+    summary: dict = {
+        "replications": n,
+        "deadline": str(scenario.calendar.deadline),
+        "p_agree_before_deadline": _share(before.sum(), n),
+        "p_agree_by_horizon": _share(agreed.sum(), n),
+        "p_in_force": _share(in_force.sum(), n),
+        "median_agreement_date": str(clock.date(int(np.median(week[agreed])))) if agreed.any() else None,
+        "median_package": {
+            name: _median(runs[f"package_{name}"][agreed]) for name in scenario.issues
+        },
+        "mean_utility": {p: _mean(runs[f"utility_{p}"][agreed]) for p in scenario.party_names()},
+        "p_ratified": {p: _share(runs[f"ratified_{p}"].sum(), max(agreed.sum(), 1)) for p in scenario.party_names()},
+        "events": {},
+    }
+    for name in scenario.events:
+        fired = runs[f"event_{name}_week"].to_numpy() >= 0
+        summary["events"][name] = {
+            "p_fired": _share(fired.sum(), n),
+            "p_agree_before_deadline_if_fired": _share((before & fired).sum(), fired.sum()),
+            "p_agree_before_deadline_if_not": _share((before & ~fired).sum(), (~fired).sum()),
+        }
+    return summary
+
+
+def _share(k: int, n: int) -> dict:
+    est, low, high = wilson(int(k), int(n))
+    return {"estimate": est, "low": low, "high": high, "n": int(n)}
+
+
+def _median(values: pd.Series) -> float | None:
+    return float(values.median()) if len(values) else None
+
+
+def _mean(values: pd.Series) -> float | None:
+    return float(values.mean()) if len(values) else None

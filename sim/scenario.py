@@ -1,0 +1,319 @@
+"""Scenario format: pydantic models are the single source of truth for keys, bounds and docs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+
+PARTY_ATTRS = ("reservation", "capacity", "readiness")
+TACTIC_ATTRS = ("beta", "noise", "reciprocity", "trust_sensitivity", "discount")
+RATIFIER_ATTRS = ("centre", "spread")
+
+
+class Strict(BaseModel):
+    """Base for every block: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+class Session(Strict):
+    """A formal round of talks; the parties bargain every week of it."""
+
+    name: str = Field(description="Label of the round, e.g. 'Round 1'.")
+    start: dt.date = Field(description="First day of the round.")
+    weeks: int = Field(1, ge=1, le=26, description="Length of the round in weeks.")
+    venue: str = Field("", description="Where the round is held.")
+    source: str = Field("", description="Quote from the article, or why this is an assumption.")
+
+
+class Summit(Strict):
+    """A leaders' meeting: a bargaining week that also advances the leaders' clock."""
+
+    name: str = Field(description="Label of the summit.")
+    date: dt.date = Field(description="Day of the summit.")
+    venue: str = Field("", description="Where the leaders meet.")
+    clock_boost: float = Field(
+        2.0, ge=0, le=52, description="Extra weeks the parties' clocks advance at the summit."
+    )
+    trust: float = Field(0.0, ge=-1, le=1, description="Change in trust the summit brings.")
+    source: str = Field("", description="Quote from the article, or why this is an assumption.")
+
+
+class Calendar(Strict):
+    """Time frame: one model step is one week from `start` to `horizon`."""
+
+    start: dt.date = Field(description="Day the simulation starts (week 0).")
+    deadline: dt.date = Field(description="Treaty expiry: START I ends on this day.")
+    horizon: dt.date = Field(description="Last day simulated.")
+    deadline_kind: Literal["hard", "soft"] = Field(
+        "soft", description="hard: talks end at expiry; soft: talks go on with lower reservations."
+    )
+    sessions: list[Session] = Field(min_length=1, description="Formal talks rounds.")
+    summits: list[Summit] = Field(default_factory=list, description="Leaders' meetings.")
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Calendar:
+        if self.deadline <= self.start:
+            raise ValueError(f"deadline {self.deadline} is not after start {self.start}")
+        if self.horizon < self.deadline:
+            raise ValueError(f"horizon {self.horizon} is before the deadline {self.deadline}")
+        if (self.horizon - self.start).days > 20 * 366:
+            raise ValueError("horizon is more than 20 years after start")
+        for kind, items in (("session", self.sessions), ("summit", self.summits)):
+            for item in items:
+                day = item.start if isinstance(item, Session) else item.date
+                if not self.start <= day <= self.horizon:
+                    raise ValueError(
+                        f"{kind} '{item.name}' on {day} is outside {self.start} .. {self.horizon}"
+                    )
+        return self
+
+
+class Issue(Strict):
+    """One negotiated dimension: a number on a range with a unit."""
+
+    unit: str = Field(description="Unit of the values, e.g. 'warheads'.")
+    min: Finite = Field(description="Lowest value on the table.")
+    max: Finite = Field(description="Highest value on the table.")
+    technical: bool = Field(False, description="Moves at most `capacity` of the way per week.")
+    off_table: Finite | None = Field(
+        None, description="Value the issue takes when it is dropped (default: min)."
+    )
+    anchors: dict[float, str] = Field(default_factory=dict, description="Labelled values.")
+    description: str = Field("", description="What the numbers mean.")
+
+    @model_validator(mode="after")
+    def _range(self) -> Issue:
+        if self.max <= self.min:
+            raise ValueError(f"max {self.max} is not above min {self.min}")
+        for value in [self.off_table, *self.anchors]:
+            if value is not None and not self.min <= value <= self.max:
+                raise ValueError(f"value {value} is outside {self.min} .. {self.max}")
+        return self
+
+    @property
+    def dropped_value(self) -> float:
+        """Value the issue holds once it is off the table."""
+        return self.min if self.off_table is None else self.off_table
+
+
+class Tactic(Strict):
+    """How a party's target utility falls over time (Faratin, Sierra & Jennings 1998)."""
+
+    kind: Literal["time_dependent", "rubinstein"] = Field(
+        "time_dependent", description="time_dependent: a(t) curve; rubinstein: equilibrium split."
+    )
+    beta: float = Field(
+        1.0, gt=0, le=100, allow_inf_nan=False, description="<1 Boulware, 1 linear, >1 Conceder."
+    )
+    noise: float = Field(0.0, ge=0, le=0.5, description="Std. dev. of the target each offer.")
+    reciprocity: Share = Field(0.0, description="Share of the opponent's concession returned.")
+    trust_sensitivity: float = Field(
+        0.0, ge=0, le=2, description="How much trust above 0.5 speeds concessions."
+    )
+    discount: float = Field(
+        1.0, gt=0, le=1, description="Weekly discount factor (Rubinstein's delta)."
+    )
+
+
+class Actor(Strict):
+    """A domestic actor: an ideal position and salience per issue, and influence on the mandate."""
+
+    role: str = Field("", description="Who this is, e.g. 'President Medvedev'.")
+    influence: Share = Field(description="Weight of this actor in the party's mandate.")
+    positions: dict[str, Finite] = Field(description="Ideal value per issue.")
+    salience: dict[str, Share] = Field(description="How much the actor cares, per issue.")
+    source: str = Field("", description="Quote from the article, or why this is an assumption.")
+
+
+class Ratifier(Strict):
+    """Body that votes on a signed package: members' reservations spread around a centre."""
+
+    name: str = Field(description="e.g. 'US Senate'.")
+    members: int = Field(100, ge=1, le=2000, description="Number of voting members.")
+    threshold: float = Field(0.5, gt=0, le=1, description="Share of members needed to ratify.")
+    centre: float = Field(
+        ge=-1, le=2, allow_inf_nan=False, description="Median member's reservation utility."
+    )
+    spread: float = Field(0.1, ge=0, le=1, description="Std. dev. of members' reservations.")
+    mood: float = Field(0.0, ge=0, le=1, description="Std. dev. of the body's mood at the vote.")
+    delay_weeks: int = Field(12, ge=0, le=260, description="Weeks from signature to the vote.")
+    source: str = Field("", description="Quote from the article, or why this is an assumption.")
+
+
+class Party(Strict):
+    """A delegation: mandate from its actors, tactic, reservation, readiness, capacity."""
+
+    name: str = Field(description="Display name, e.g. 'Russia'.")
+    reservation: Share = Field(description="Utility of no agreement (BATNA).")
+    readiness: dt.date | None = Field(None, description="Day from which it can table positions.")
+    capacity: float = Field(1.0, gt=0, le=1, description="Share of the way technical issues move.")
+    anticipates_ratification: bool = Field(True, description="Accept only inside the win-set.")
+    extension_weeks: int = Field(8, ge=1, le=104, description="Soft deadline: weeks added.")
+    verification_loss: Share = Field(
+        0.0, description="Soft deadline: reservation lost per extension (no START verification)."
+    )
+    tactic: Tactic = Field(default_factory=Tactic)
+    actors: dict[Name, Actor] = Field(min_length=1, description="Domestic actors.")
+    ratifier: Ratifier | None = Field(None, description="Body that ratifies; none: automatic.")
+    source: str = Field("", description="Quote from the article, or why this is an assumption.")
+
+
+class Effect(Strict):
+    """What an event does: `target` is a dotted path into the scenario."""
+
+    target: str = Field(description="e.g. parties.us.capacity, trust, issues.iran_linkage.")
+    op: Literal["set", "add", "scale", "drop"] = Field(description="drop removes an issue.")
+    value: Finite | dt.date | None = Field(None, description="Operand of set/add/scale.")
+
+    @model_validator(mode="after")
+    def _value_matches_op(self) -> Effect:
+        if self.op == "drop" and self.value is not None:
+            raise ValueError("op 'drop' takes no value")
+        if self.op != "drop" and self.value is None:
+            raise ValueError(f"op '{self.op}' needs a value")
+        if isinstance(self.value, dt.date) and self.op != "set":
+            raise ValueError("a date value only works with op 'set'")
+        return self
+
+
+class Event(Strict):
+    """Scheduled (a date and a probability) or random (a weekly hazard in a window)."""
+
+    description: str = Field("", description="What happens.")
+    source: str = Field("", description="Quote from the article, or why this is an assumption.")
+    date: dt.date | None = Field(None, description="Scheduled day; fires then with `probability`.")
+    probability: Share = Field(1.0, description="Chance a scheduled event fires.")
+    hazard: Share | None = Field(None, description="Weekly chance of a random event.")
+    window: tuple[dt.date, dt.date] | None = Field(None, description="Days the hazard applies.")
+    repeat: bool = Field(False, description="A random event may fire more than once.")
+    effects: list[Effect] = Field(min_length=1, description="What the event changes.")
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> Event:
+        if (self.date is None) == (self.hazard is None):
+            raise ValueError("give exactly one of 'date' (scheduled) or 'hazard' (random)")
+        if self.window is not None and self.window[1] < self.window[0]:
+            raise ValueError("window ends before it starts")
+        return self
+
+
+class Scenario(Strict):
+    """A negotiation scenario: calendar, issues, two parties, events."""
+
+    name: str = Field(description="Short name used in reports.")
+    description: str = Field("", description="The question this scenario answers.")
+    extends: str | None = Field(None, description="Parent scenario file this one builds on.")
+    seed: int = Field(20090507, ge=0, lt=2**63, description="Seed of the whole ensemble.")
+    replications: int = Field(2000, ge=1, le=10_000_000, description="Monte Carlo lanes.")
+    first_mover: str = Field(description="Party that makes the first offer each round.")
+    trust: Share = Field(0.5, description="Initial trust between the parties (0.5 neutral).")
+    calendar: Calendar
+    issues: dict[Name, Issue] = Field(min_length=1, description="Negotiated issues.")
+    parties: dict[Name, Party] = Field(description="Exactly two delegations.")
+    events: dict[Name, Event] = Field(default_factory=dict, description="What may happen.")
+
+    @field_validator("parties")
+    @classmethod
+    def _two_parties(cls, parties: dict[str, Party]) -> dict[str, Party]:
+        if len(parties) != 2:
+            raise ValueError(f"needs exactly two parties, got {len(parties)}")
+        return parties
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        if self.first_mover not in self.parties:
+            raise ValueError(f"first_mover '{self.first_mover}' is not one of {list(self.parties)}")
+        for pname, party in self.parties.items():
+            self._check_actors(pname, party)
+        for ename, event in self.events.items():
+            for effect in event.effects:
+                check_target(self, effect, f"events.{ename}")
+        return self
+
+    def _check_actors(self, pname: str, party: Party) -> None:
+        total = 0.0
+        for aname, actor in party.actors.items():
+            where = f"parties.{pname}.actors.{aname}"
+            for key in ("positions", "salience"):
+                for issue in getattr(actor, key):
+                    if issue not in self.issues:
+                        raise ValueError(f"{where}.{key}: unknown issue '{issue}'")
+            for issue, value in actor.positions.items():
+                spec = self.issues[issue]
+                if not spec.min <= value <= spec.max:
+                    raise ValueError(
+                        f"{where}.positions.{issue}: {value} is outside {spec.min} .. {spec.max}"
+                    )
+            for issue, sal in actor.salience.items():
+                if sal > 0 and issue not in actor.positions:
+                    raise ValueError(f"{where}.salience.{issue}: salient issue has no position")
+                total += actor.influence * sal
+        if not total > 0:
+            raise ValueError(f"parties.{pname}: no actor has influence and salience on any issue")
+        for issue in self.issues:
+            weight = sum(a.influence * a.salience.get(issue, 0.0) for a in party.actors.values())
+            if weight == 0:
+                raise ValueError(f"parties.{pname}: no actor has a position on issue '{issue}'")
+
+    def issue_names(self) -> list[str]:
+        """Issue names in their fixed order (the column order of every array)."""
+        return list(self.issues)
+
+    def party_names(self) -> list[str]:
+        """Party names, first mover first."""
+        other = [p for p in self.parties if p != self.first_mover]
+        return [self.first_mover, *other]
+
+
+def check_target(scn: Scenario, effect: Effect, where: str) -> None:
+    """Raise ValueError unless the effect's dotted path names something events can change."""
+    parts = effect.target.split(".")
+    ok = _target_ok(scn, parts, effect)
+    if not ok:
+        raise ValueError(f"{where}: effect target '{effect.target}' {_target_hint(effect)}")
+
+
+def _target_ok(scn: Scenario, parts: list[str], effect: Effect) -> bool:
+    date_ok = not isinstance(effect.value, dt.date)
+    if parts == ["trust"]:
+        return date_ok and effect.op != "drop"
+    if len(parts) == 2 and parts[0] == "issues":
+        return parts[1] in scn.issues and effect.op == "drop"
+    if len(parts) < 3 or parts[0] != "parties" or parts[1] not in scn.parties:
+        return False
+    if effect.op == "drop":
+        return False
+    party = scn.parties[parts[1]]
+    rest = parts[2:]
+    if rest == ["readiness"]:
+        return effect.op in ("set", "add")
+    if len(rest) == 1:
+        return rest[0] in PARTY_ATTRS and date_ok
+    if len(rest) == 2 and rest[0] == "tactic":
+        return rest[1] in TACTIC_ATTRS and date_ok
+    if len(rest) == 2 and rest[0] == "ratifier":
+        return party.ratifier is not None and rest[1] in RATIFIER_ATTRS and date_ok
+    if len(rest) >= 3 and rest[0] == "actors" and rest[1] in party.actors and date_ok:
+        tail = rest[2:]
+        if tail == ["influence"]:
+            return True
+        return len(tail) == 2 and tail[0] in ("positions", "salience") and tail[1] in scn.issues
+    return False
+
+
+def _target_hint(effect: Effect) -> str:
+    if effect.op == "drop":
+        return "cannot be dropped: only issues.<issue> can"
+    return (
+        "is not a path events can change (trust, issues.<i>, parties.<p>.<reservation|capacity|"
+        "readiness>, parties.<p>.tactic.<attr>, parties.<p>.ratifier.<centre|spread>, "
+        "parties.<p>.actors.<a>.<influence|positions.<i>|salience.<i>>)"
+    )
+
