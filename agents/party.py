@@ -91,7 +91,9 @@ class Party(mesa.Agent):
         """Table a new offer: tactic target, noise, reciprocity, no retreat, logrolled to a package."""
         floor = self.floor(idx)
         aim = self.target(idx) + self.noise[idx] * self.model.rng.standard_normal(len(idx))
-        aim = reciprocated(aim, self.opponent_gain[idx], self.reciprocity[idx], self.model.trust[idx])
+        aim = reciprocated(
+            aim, self.opponent_gain[idx], self.reciprocity[idx], self.model.trust[idx]
+        )
         standing = np.where(self.has_offer[idx], self.utility(self.offer[idx], idx), 1.0)
         aim = np.clip(np.minimum(aim, standing), floor, 1.0)  # concessions are not withdrawn
         other = self.opponent

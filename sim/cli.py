@@ -42,10 +42,14 @@ def load(path: Path, overrides: list[str] | None = None):
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    reps: Annotated[int | None, typer.Option(help="Replications (default: the scenario's).")] = None,
+    reps: Annotated[
+        int | None, typer.Option(help="Replications (default: the scenario's).")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (default: the scenario's).")] = None,
     set_: SetOption = None,
-    out: Annotated[Path | None, typer.Option(help="Results folder (default: results/NAME-TIME).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Results folder (default: results/NAME-TIME).")
+    ] = None,
     trace: Annotated[int, typer.Option(help="Keep week-by-week offers of this many lanes.")] = 0,
     workers: Annotated[int, typer.Option(help="Local worker processes (default: all cores).")] = 0,
 ) -> None:
@@ -72,12 +76,21 @@ def _run(scn, folder: Path, trace: int, workers: int) -> None:
     from sim.store import StoreError
 
     console = Console()
-    columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} lanes"), TimeRemainingColumn()]
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} lanes"),
+        TimeRemainingColumn(),
+    ]
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(f"simulating {scn.name}", total=scn.replications)
         try:
             summary = run_scenario(
-                scn, folder, workers=workers, trace=trace, command=sys.argv,
+                scn,
+                folder,
+                workers=workers,
+                trace=trace,
+                command=sys.argv,
                 on_chunk=lambda lanes: progress.advance(task, lanes),
             )
         except StoreError as err:
@@ -119,3 +132,7 @@ def schema() -> None:
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -44,7 +44,9 @@ class Trigger:
             week = clock.week(event.date)
             return cls(name, week, week, event.probability, False, tuple(event.effects))
         lo, hi = event.window or (clock.start, clock.date(clock.weeks - 1))
-        return cls(name, clock.week(lo), clock.week(hi), event.hazard, event.repeat, tuple(event.effects))
+        return cls(
+            name, clock.week(lo), clock.week(hi), event.hazard, event.repeat, tuple(event.effects)
+        )
 
     def due(self, week: int) -> bool:
         """True in the weeks this event can fire."""
@@ -68,7 +70,9 @@ def fire(model, week: int) -> None:
         idx = np.flatnonzero(fires)
         if idx.size == 0:
             continue
-        model.fired_week[idx, e] = np.where(model.fired_week[idx, e] < 0, week, model.fired_week[idx, e])
+        model.fired_week[idx, e] = np.where(
+            model.fired_week[idx, e] < 0, week, model.fired_week[idx, e]
+        )
         model.fired_count[idx, e] += 1
         for effect in trig.effects:
             apply(model, effect, idx)

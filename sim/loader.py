@@ -118,7 +118,9 @@ def _read_yaml(path: Path) -> tuple[dict, dict[tuple, Location]]:
     if data is None:
         raise ScenarioError(f"{path}: file is empty")
     if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: top level must be a mapping of keys, not {type(data).__name__}")
+        raise ScenarioError(
+            f"{path}: top level must be a mapping of keys, not {type(data).__name__}"
+        )
     lines: dict[tuple, Location] = {}
     _index_lines(node, (), str(path), lines)
     return data, lines
@@ -226,4 +228,3 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 def _dotted(loc: tuple) -> str:
     return ".".join(str(p) for p in loc)
-

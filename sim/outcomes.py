@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from statistics import NormalDist
 
@@ -22,7 +23,9 @@ def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float, f
         return (math.nan, math.nan, math.nan)
     p = successes / trials
     centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    half = (
+        z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    )
     return (p, max(0.0, centre - half), min(1.0, centre + half))
 
 
@@ -47,7 +50,7 @@ def opening_frontier(scenario: Scenario, points: int = 201) -> np.ndarray:
 def nash_point(frontier: np.ndarray, d1: float, d2: float) -> tuple[float, float]:
     """Point of a piecewise-linear frontier that maximises (u1 - d1)(u2 - d2), exactly per segment."""
     best, best_value = (math.nan, math.nan), -math.inf
-    for (a1, a2), (b1, b2) in zip(frontier[:-1], frontier[1:], strict=True):
+    for (a1, a2), (b1, b2) in itertools.pairwise(frontier):
         # product along the segment u = a + t (b - a) is a quadratic in t; check its peak and ends
         g1, g2 = b1 - a1, b2 - a2
         quad, lin = g1 * g2, g1 * (a2 - d2) + g2 * (a1 - d1)
@@ -102,7 +105,9 @@ def hist_quantile(counts: np.ndarray, q: float, lo: float, hi: float) -> np.ndar
     total = counts.sum(axis=1)
     cum = np.cumsum(counts, axis=1)
     target = q * total
-    pos = np.array([np.searchsorted(row, t, side="left") for row, t in zip(cum, target, strict=True)])
+    pos = np.array(
+        [np.searchsorted(row, t, side="left") for row, t in zip(cum, target, strict=True)]
+    )
     pos = np.minimum(pos, counts.shape[1] - 1)
     below = np.where(pos > 0, np.take_along_axis(cum, np.maximum(pos - 1, 0)[:, None], 1)[:, 0], 0)
     inside = np.take_along_axis(counts, pos[:, None], 1)[:, 0]
@@ -125,12 +130,17 @@ def summarize(runs: pd.DataFrame, timeline: Timeline, scenario: Scenario) -> dic
         "p_agree_before_deadline": _share(before.sum(), n),
         "p_agree_by_horizon": _share(agreed.sum(), n),
         "p_in_force": _share(in_force.sum(), n),
-        "median_agreement_date": str(clock.date(int(np.median(week[agreed])))) if agreed.any() else None,
+        "median_agreement_date": str(clock.date(int(np.median(week[agreed]))))
+        if agreed.any()
+        else None,
         "median_package": {
             name: _median(runs[f"package_{name}"][agreed]) for name in scenario.issues
         },
         "mean_utility": {p: _mean(runs[f"utility_{p}"][agreed]) for p in scenario.party_names()},
-        "p_ratified": {p: _share(runs[f"ratified_{p}"].sum(), max(agreed.sum(), 1)) for p in scenario.party_names()},
+        "p_ratified": {
+            p: _share(runs[f"ratified_{p}"].sum(), max(agreed.sum(), 1))
+            for p in scenario.party_names()
+        },
         "events": {},
     }
     for name in scenario.events:

@@ -39,13 +39,23 @@ def mark_calendar(fig: go.Figure, scenario: Scenario, rows: int = 1) -> None:
         for s in cal.sessions:
             end = s.start.toordinal() + 7 * s.weeks
             fig.add_vrect(
-                x0=s.start, x1=date.fromordinal(end), fillcolor="#999", opacity=0.12,
-                line_width=0, row=row, col=1,
+                x0=s.start,
+                x1=date.fromordinal(end),
+                fillcolor="#999",
+                opacity=0.12,
+                line_width=0,
+                row=row,
+                col=1,
             )
         fig.add_vline(x=cal.deadline, line_dash="dash", line_color="black", row=row, col=1)
     fig.add_annotation(
-        x=cal.deadline, y=1.02, yref="paper", text="START I expires", showarrow=False,
-        xanchor="left", font={"size": 11},
+        x=cal.deadline,
+        y=1.02,
+        yref="paper",
+        text="START I expires",
+        showarrow=False,
+        xanchor="left",
+        font={"size": 11},
     )
     for summit in cal.summits:
         fig.add_vline(x=summit.date, line_dash="dot", line_color="#b7950b")
@@ -55,7 +65,10 @@ def agreement_figure(weekly: pd.DataFrame, scenario: Scenario) -> go.Figure:
     """Cumulative probability of agreement over time."""
     fig = go.Figure(
         go.Scatter(
-            x=weekly["date"], y=weekly["p_agreed"], mode="lines", name="P(agreement signed)",
+            x=weekly["date"],
+            y=weekly["p_agreed"],
+            mode="lines",
+            name="P(agreement signed)",
             line={"color": "#222", "shape": "hv"},
         )
     )
@@ -63,7 +76,9 @@ def agreement_figure(weekly: pd.DataFrame, scenario: Scenario) -> go.Figure:
     fig.update_layout(
         title="Probability that a treaty has been signed, by date",
         xaxis_title="date (grey: talks rounds; dotted: summits; dashed: deadline)",
-        yaxis_title="share of replications", yaxis_range=[0, 1.02], showlegend=False,
+        yaxis_title="share of replications",
+        yaxis_range=[0, 1.02],
+        showlegend=False,
     )
     return fig
 
@@ -72,7 +87,10 @@ def offers_figure(weekly: pd.DataFrame, scenario: Scenario, summary: dict) -> go
     """Each party's offers per issue over time: median and 10-90% band, agreed median dashed."""
     issues = list(scenario.issues.items())
     fig = make_subplots(
-        rows=len(issues), cols=1, shared_xaxes=True, vertical_spacing=0.03,
+        rows=len(issues),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.03,
         subplot_titles=[f"{name} ({spec.unit})" for name, spec in issues],
     )
     for p, party in enumerate(scenario.party_names()):
@@ -80,19 +98,47 @@ def offers_figure(weekly: pd.DataFrame, scenario: Scenario, summary: dict) -> go
         label = scenario.parties[party].name
         for row, (name, spec) in enumerate(issues, start=1):
             col = f"offer_{party}_{name}"
-            fig.add_trace(go.Scatter(
-                x=weekly["date"], y=weekly[f"{col}_p90"], mode="lines", line={"width": 0},
-                showlegend=False, hoverinfo="skip", legendgroup=party,
-            ), row=row, col=1)
-            fig.add_trace(go.Scatter(
-                x=weekly["date"], y=weekly[f"{col}_p10"], mode="lines", line={"width": 0},
-                fill="tonexty", fillcolor=_rgba(colour, 0.2), name=f"{label} 10-90%",
-                showlegend=row == 1, legendgroup=party,
-            ), row=row, col=1)
-            fig.add_trace(go.Scatter(
-                x=weekly["date"], y=weekly[f"{col}_p50"], mode="lines", line={"color": colour},
-                name=f"{label} median offer", showlegend=row == 1, legendgroup=party,
-            ), row=row, col=1)
+            fig.add_trace(
+                go.Scatter(
+                    x=weekly["date"],
+                    y=weekly[f"{col}_p90"],
+                    mode="lines",
+                    line={"width": 0},
+                    showlegend=False,
+                    hoverinfo="skip",
+                    legendgroup=party,
+                ),
+                row=row,
+                col=1,
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=weekly["date"],
+                    y=weekly[f"{col}_p10"],
+                    mode="lines",
+                    line={"width": 0},
+                    fill="tonexty",
+                    fillcolor=_rgba(colour, 0.2),
+                    name=f"{label} 10-90%",
+                    showlegend=row == 1,
+                    legendgroup=party,
+                ),
+                row=row,
+                col=1,
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=weekly["date"],
+                    y=weekly[f"{col}_p50"],
+                    mode="lines",
+                    line={"color": colour},
+                    name=f"{label} median offer",
+                    showlegend=row == 1,
+                    legendgroup=party,
+                ),
+                row=row,
+                col=1,
+            )
             fig.update_yaxes(range=[spec.min, spec.max], row=row, col=1)
     for row, (name, _) in enumerate(issues, start=1):
         agreed = summary["median_package"].get(name)
@@ -101,7 +147,8 @@ def offers_figure(weekly: pd.DataFrame, scenario: Scenario, summary: dict) -> go
     mark_calendar(fig, scenario, rows=len(issues))
     fig.update_layout(
         title="Offers per issue among talks still open (dashed grey: median agreed value)",
-        height=230 * len(issues), xaxis_title=None,
+        height=230 * len(issues),
+        xaxis_title=None,
     )
     fig.update_xaxes(title_text="date", row=len(issues), col=1)
     return fig
@@ -114,10 +161,17 @@ def agreed_values_figure(packages: pd.DataFrame, scenario: Scenario) -> go.Figur
         rows=1, cols=len(issues), subplot_titles=[f"{n} ({s.unit})" for n, s in issues]
     )
     for col, (name, spec) in enumerate(issues, start=1):
-        fig.add_trace(go.Histogram(
-            x=packages[f"package_{name}"], nbinsx=30, marker_color="#555", showlegend=False,
-            name=name,
-        ), row=1, col=col)
+        fig.add_trace(
+            go.Histogram(
+                x=packages[f"package_{name}"],
+                nbinsx=30,
+                marker_color="#555",
+                showlegend=False,
+                name=name,
+            ),
+            row=1,
+            col=col,
+        )
         fig.update_xaxes(range=[spec.min, spec.max], title_text=spec.unit, row=1, col=col)
     fig.update_yaxes(title_text="agreements", row=1, col=1)
     fig.update_layout(title="Agreed value per issue, over replications that signed", height=360)
@@ -132,24 +186,42 @@ def utility_figure(utilities: pd.DataFrame, scenario: Scenario) -> go.Figure:
     nash = nash_point(frontier, r1, r2)
     names = [scenario.parties[p].name for p in (first, second)]
     fig = go.Figure()
-    fig.add_trace(go.Scattergl(
-        x=utilities[f"utility_{first}"], y=utilities[f"utility_{second}"], mode="markers",
-        marker={"size": 4, "color": "#555", "opacity": 0.35}, name="agreements",
-    ))
-    fig.add_trace(go.Scatter(
-        x=frontier[:, 0], y=frontier[:, 1], mode="lines", line={"color": "#117a65"},
-        name="Pareto frontier (opening mandates)",
-    ))
-    fig.add_trace(go.Scatter(
-        x=[nash[0]], y=[nash[1]], mode="markers", name="Nash point",
-        marker={"symbol": "star", "size": 16, "color": "#b7950b"},
-    ))
+    fig.add_trace(
+        go.Scattergl(
+            x=utilities[f"utility_{first}"],
+            y=utilities[f"utility_{second}"],
+            mode="markers",
+            marker={"size": 4, "color": "#555", "opacity": 0.35},
+            name="agreements",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=frontier[:, 0],
+            y=frontier[:, 1],
+            mode="lines",
+            line={"color": "#117a65"},
+            name="Pareto frontier (opening mandates)",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[nash[0]],
+            y=[nash[1]],
+            mode="markers",
+            name="Nash point",
+            marker={"symbol": "star", "size": 16, "color": "#b7950b"},
+        )
+    )
     fig.add_vline(x=r1, line_dash="dot", line_color=party_colour(first, 0))
     fig.add_hline(y=r2, line_dash="dot", line_color=party_colour(second, 1))
     fig.update_layout(
         title="Agreements in utility space (dotted: opening reservation utilities)",
-        xaxis_title=f"utility to {names[0]} (0-1)", yaxis_title=f"utility to {names[1]} (0-1)",
-        xaxis_range=[0, 1.02], yaxis_range=[0, 1.02], height=520,
+        xaxis_title=f"utility to {names[0]} (0-1)",
+        yaxis_title=f"utility to {names[1]} (0-1)",
+        xaxis_range=[0, 1.02],
+        yaxis_range=[0, 1.02],
+        height=520,
     )
     return fig
 
@@ -169,13 +241,20 @@ def events_figure(summary: dict) -> go.Figure | None:
         est = [events[n][key]["estimate"] for n in names]
         low = [events[n][key]["estimate"] - events[n][key]["low"] for n in names]
         high = [events[n][key]["high"] - events[n][key]["estimate"] for n in names]
-        fig.add_trace(go.Bar(
-            x=names, y=est, name=label, marker_color=colour,
-            error_y={"type": "data", "symmetric": False, "array": high, "arrayminus": low},
-        ))
+        fig.add_trace(
+            go.Bar(
+                x=names,
+                y=est,
+                name=label,
+                marker_color=colour,
+                error_y={"type": "data", "symmetric": False, "array": high, "arrayminus": low},
+            )
+        )
     fig.update_layout(
         title="Events: how often each fired, and what followed (bars: 95% intervals)",
-        barmode="group", yaxis_title="share of replications", yaxis_range=[0, 1.05],
+        barmode="group",
+        yaxis_title="share of replications",
+        yaxis_range=[0, 1.05],
     )
     return fig
 
@@ -187,7 +266,10 @@ def headline_rows(summary: dict, scenario: Scenario) -> list[tuple[str, str]]:
         return f"{d['estimate']:.1%} ({d['low']:.1%} - {d['high']:.1%})"
 
     rows = [
-        (f"P(agreement before {scenario.calendar.deadline})", share(summary["p_agree_before_deadline"])),
+        (
+            f"P(agreement before {scenario.calendar.deadline})",
+            share(summary["p_agree_before_deadline"]),
+        ),
         (f"P(agreement by {scenario.calendar.horizon})", share(summary["p_agree_by_horizon"])),
         ("P(treaty ratified by both)", share(summary["p_in_force"])),
         ("median agreement date", str(summary["median_agreement_date"])),
@@ -205,29 +287,47 @@ def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.Da
     """report.html for one run: header, headline table, figures with captions, the scenario."""
     issues = [f"package_{i}" for i in scenario.issues]
     utilities = [f"utility_{p}" for p in scenario.party_names()]
-    agreed = pq.read_table(out / "runs.parquet", columns=["agreed", *issues, *utilities]).to_pandas()
+    agreed = pq.read_table(
+        out / "runs.parquet", columns=["agreed", *issues, *utilities]
+    ).to_pandas()
     agreed = agreed[agreed["agreed"]]
     sample = agreed.sample(min(len(agreed), 5000), random_state=0) if len(agreed) else agreed
     sections = [
-        (agreement_figure(weekly, scenario),
-         "Read the height of the step at the dashed line: the chance a treaty is signed before START I expires."),
-        (offers_figure(weekly, scenario, summary),
-         "Each band is where the middle 80% of a party's offers lie among talks still open; bands meeting means a deal."),
-        (agreed_values_figure(agreed, scenario),
-         "Where the signed treaties land on each issue: a narrow peak means the outcome is robust to chance."),
-        (utility_figure(sample, scenario),
-         "Points near the green frontier are efficient; the star is the Nash bargaining solution."),
+        (
+            agreement_figure(weekly, scenario),
+            "Read the height of the step at the dashed line: the chance a treaty is signed before START I expires.",
+        ),
+        (
+            offers_figure(weekly, scenario, summary),
+            "Each band is where the middle 80% of a party's offers lie among talks still open; bands meeting means a deal.",
+        ),
+        (
+            agreed_values_figure(agreed, scenario),
+            "Where the signed treaties land on each issue: a narrow peak means the outcome is robust to chance.",
+        ),
+        (
+            utility_figure(sample, scenario),
+            "Points near the green frontier are efficient; the star is the Nash bargaining solution.",
+        ),
     ]
     events = events_figure(summary)
     if events is not None:
-        sections.append((events, "Compare the two green bars: an event that moves them apart matters."))
+        sections.append(
+            (events, "Compare the two green bars: an event that moves them apart matters.")
+        )
     meta = {
-        "seed": scenario.seed, "replications": f"{scenario.replications:,}",
-        "run": store.now(), "negsim": store.versions().get("negsim", "?"),
+        "seed": scenario.seed,
+        "replications": f"{scenario.replications:,}",
+        "run": store.now(),
+        "negsim": store.versions().get("negsim", "?"),
     }
     return write_page(
-        out / "report.html", f"negsim: {scenario.name}", scenario.description, meta,
-        headline_rows(summary, scenario), sections,
+        out / "report.html",
+        f"negsim: {scenario.name}",
+        scenario.description,
+        meta,
+        headline_rows(summary, scenario),
+        sections,
         yaml.safe_dump(scenario.model_dump(mode="json", exclude_none=True), sort_keys=False),
     )
 
@@ -250,7 +350,7 @@ def write_page(
         f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in headline
     )
     figures = "".join(
-        f'<figure>{fig.to_html(full_html=False, include_plotlyjs=False)}'
+        f"<figure>{fig.to_html(full_html=False, include_plotlyjs=False)}"
         f"<figcaption>{html.escape(caption)}</figcaption></figure>"
         for fig, caption in sections
     )
@@ -273,4 +373,3 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
 """
     store.write_atomic(path, page)
     return path
-

@@ -50,7 +50,9 @@ def run_scenario(
     sizes = chunk_sizes(scenario.replications)
     executor = make_executor(workers, len(sizes))
     try:
-        for index, chunk in run_chunks(scenario, scenario.replications, scenario.seed, executor, trace):
+        for index, chunk in run_chunks(
+            scenario, scenario.replications, scenario.seed, executor, trace
+        ):
             runs.write(_lane_columns(index, chunk))
             timeline.add(chunk)
             if chunk.trace is not None:
@@ -103,7 +105,6 @@ def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
 
 def _write_traces(path: Path, trace: np.ndarray, scenario: Scenario, timeline: Timeline) -> None:
     """Week-by-week offers of the traced lanes, long format: week, party, lane, issue, offer."""
-    weeks, parties, lanes, issues = trace.shape
     grid = np.indices(trace.shape).reshape(4, -1)
     names = scenario.party_names()
     frame = pd.DataFrame(

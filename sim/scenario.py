@@ -316,4 +316,3 @@ def _target_hint(effect: Effect) -> str:
         "readiness>, parties.<p>.tactic.<attr>, parties.<p>.ratifier.<centre|spread>, "
         "parties.<p>.actors.<a>.<influence|positions.<i>|salience.<i>>)"
     )
-

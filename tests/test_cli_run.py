@@ -1,0 +1,69 @@
+"""`negsim run` end to end: a results folder with every file, and a one-line error on bad input."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from sim.cli import app
+
+runner = CliRunner()
+
+
+def test_run_writes_complete_results_folder(baseline_path, tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            str(baseline_path),
+            "--reps",
+            "300",
+            "--out",
+            str(out),
+            "--trace",
+            "3",
+            "--workers",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    for name in [
+        "manifest.json",
+        "scenario.yaml",
+        "runs.parquet",
+        "timeline.parquet",
+        "traces.parquet",
+        "summary.json",
+        "report.html",
+        "plotly.min.js",
+    ]:
+        assert (out / name).is_file(), name
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == 300 and runs["lane"].tolist() == list(range(300))
+    summary = json.loads((out / "summary.json").read_text())
+    p = summary["p_agree_before_deadline"]
+    assert p["low"] <= p["estimate"] <= p["high"]
+    assert p["estimate"] == (runs["agreed"] & (runs["agreed_week"] < 30)).mean()
+    assert "P(agreement before 2009-12-05)" in result.output
+
+
+def test_misspelt_key_gives_one_line_and_exit_2(baseline_path, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(baseline_path.read_text().replace("      beta: 0.3", "      bta: 0.3"))
+    out = tmp_path / "never"
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "run", str(bad), "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "bad.yaml:" in lines[0] and "parties.russia.tactic.bta" in lines[0]
+    assert "did you mean 'beta'" in lines[0] and "Traceback" not in proc.stderr
+    assert not out.exists()
