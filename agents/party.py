@@ -10,6 +10,8 @@ from agents.logrolling import logroll
 from agents.tactics import faratin_target, reciprocated, rubinstein_share, trust_scaled
 from sim.scenario import Party as PartySpec
 
+TIE = 1e-12  # utilities this close count as equal: an indifferent party accepts (Rubinstein)
+
 
 class Party(mesa.Agent):
     """A delegation (Russia, US): mandate from domestic actors, a tactic, a reservation utility.
@@ -85,7 +87,7 @@ class Party(mesa.Agent):
         seen = self.last_seen[idx]
         self.opponent_gain[idx] = np.where(np.isnan(seen), 0.0, np.maximum(value - seen, 0.0))
         self.last_seen[idx] = value
-        return value >= self.discount[idx] * self.target(idx, weeks_ahead=1.0)
+        return value >= self.discount[idx] * self.target(idx, weeks_ahead=1.0) - TIE
 
     def propose(self, idx: np.ndarray) -> None:
         """Table a new offer: tactic target, noise, reciprocity, no retreat, logrolled to a package."""
