@@ -1,10 +1,12 @@
-"""Shared fixtures: paths to the bundled scenarios."""
+"""Shared fixtures: paths to the bundled scenarios; tests/ on the path for the factory."""
 
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture
