@@ -1,0 +1,65 @@
+"""Where chunks run: this process, a local process pool, or a Dask cluster, behind one Executor seam."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+class ExecutorError(Exception):
+    """The requested executor cannot be used (bad address, cluster unreachable)."""
+
+
+@dataclass
+class Pool:
+    """An executor (None: run in this process) and how many tasks to keep in flight."""
+
+    executor: Executor | None
+    slots: int
+    where: str
+
+
+def local_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of local worker processes."""
+    return ProcessPoolExecutor(max_workers=workers)
+
+
+@contextmanager
+def open_pool(workers: int, scheduler: str | None = None) -> Iterator[Pool]:
+    """Yield a Pool for `workers` local processes, or for the Dask scheduler at `scheduler`."""
+    if scheduler:
+        with _dask_pool(scheduler) as pool:
+            yield pool
+        return
+    if workers <= 1:
+        yield Pool(None, 1, "this process")
+        return
+    executor = local_pool(workers)
+    try:
+        yield Pool(executor, 2 * workers, f"{workers} local processes")
+    finally:
+        executor.shutdown(cancel_futures=True)
+
+
+@contextmanager
+def _dask_pool(address: str) -> Iterator[Pool]:
+    """A concurrent.futures view of an existing Dask distributed cluster."""
+    if not address.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+        raise ExecutorError(f"--scheduler {address}: expected an address like tcp://HOST:8786")
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as err:
+        raise ExecutorError(f"--scheduler {address}: cannot reach the scheduler ({err})") from None
+    try:
+        threads = sum(client.nthreads().values()) or 1
+        executor = client.get_executor()
+        try:
+            yield Pool(executor, 2 * threads, f"Dask at {address} ({threads} threads)")
+        finally:
+            executor.shutdown(wait=False)
+    finally:
+        client.close()

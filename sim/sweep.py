@@ -1,0 +1,263 @@
+"""Parameter sweeps: design points of a scenario run chunk by chunk on any executor, resumably.
+
+Every point uses the same seed (common random numbers), so differences between points are
+the parameters' doing, not noise. A point is finished when its `point.json` exists; `resume`
+runs only the points without one.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import ValidationError
+
+from sim import store
+from sim.designs import Param, design, parse_param, sobol_indices
+from sim.ensemble import CHUNK_LANES, chunk_sizes, run_chunk
+from sim.executors import Pool
+from sim.loader import ScenarioError, apply_override
+from sim.model import ChunkResult
+from sim.outcomes import Z95, Timeline, summarize, wilson
+from sim.scenario import Scenario
+
+SHARES = ("p_agree_before_deadline", "p_agree_by_horizon", "p_in_force")
+Progress = Callable[[int, int], None]  # (points finished, lanes finished) since the last call
+
+
+def point_scenario(base: dict, values: dict[str, Any]) -> Scenario:
+    """The base scenario with one design point's values set (ScenarioError if invalid)."""
+    data = copy.deepcopy(base)
+    for path, value in values.items():
+        apply_override(data, tuple(path.split(".")), value, f"{path}={value}")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        shown = ", ".join(f"{k}={v}" for k, v in values.items())
+        raise ScenarioError(f"design point {shown}: {where}: {first['msg']}") from None
+
+
+def start_sweep(
+    base: Scenario,
+    params: list[Param],
+    out: Path,
+    *,
+    method: str = "grid",
+    samples: int = 64,
+    command: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Check every design point, then lay out a fresh sweep folder (design, base, manifest)."""
+    resolved = base.model_dump(mode="json", exclude_none=True)
+    points = design(params, method, samples, base.seed)
+    for values in points:
+        point_scenario(resolved, values)
+    store.prepare_folder(out)
+    store.write_atomic(out / "scenario.yaml", yaml.safe_dump(resolved, sort_keys=False))
+    frame = pd.DataFrame(points)
+    frame.insert(0, "point", np.arange(len(points)))
+    frame.to_parquet(out / "design.parquet", index=False)
+    manifest = {
+        "status": "running",
+        "kind": "sweep",
+        "scenario": base.name,
+        "seed": base.seed,
+        "replications": base.replications,
+        "chunk_lanes": CHUNK_LANES,
+        "method": method,
+        "samples": samples,
+        "params": [p.spec for p in params],
+        "points": len(points),
+        "command": command or [],
+        "started": store.now(),
+        "versions": store.versions(),
+    }
+    store.write_json(out / "manifest.json", manifest)
+    return points
+
+
+def run_sweep(
+    out: Path, pool: Pool, on_progress: Progress = lambda points, lanes: None
+) -> pd.DataFrame:
+    """Simulate every unfinished point of the sweep in `out`; write sweep.parquet and sweep.html."""
+    started = time.perf_counter()
+    manifest = json.loads((out / "manifest.json").read_text())
+    base = yaml.safe_load((out / "scenario.yaml").read_text())
+    points = pd.read_parquet(out / "design.parquet").drop(columns="point").to_dict("records")
+    todo = [i for i in range(len(points)) if not (_point_dir(out, i) / "point.json").exists()]
+    manifest.update(status="running", where=pool.where)
+    store.write_json(out / "manifest.json", manifest)
+    try:
+        for index, runs, timeline, scenario in _simulate(base, points, todo, pool, on_progress):
+            _write_point(out, index, points[index], runs, timeline, scenario)
+            on_progress(1, 0)
+    except BaseException:
+        store.write_json(out / "manifest.json", {**manifest, "status": "interrupted"})
+        raise
+    table = collect(out)
+    table.to_parquet(out / ".sweep.parquet.partial", index=False)
+    (out / ".sweep.parquet.partial").replace(out / "sweep.parquet")
+    params = [parse_param(spec) for spec in manifest["params"]]
+    indices = None
+    if manifest["method"] == "sobol":
+        indices = sobol_table(params, table, manifest["seed"])
+        indices.to_parquet(out / "sobol.parquet", index=False)
+    from sim.sweep_report import write_sweep_report
+
+    write_sweep_report(out, manifest, params, table, indices)
+    manifest.update(
+        status="complete",
+        finished=store.now(),
+        seconds={"last_session": round(time.perf_counter() - started, 3)},
+    )
+    store.write_json(out / "manifest.json", manifest)
+    return table
+
+
+def _simulate(
+    base: dict, points: list[dict], todo: list[int], pool: Pool, on_progress: Progress
+) -> Iterator[tuple[int, dict[str, np.ndarray], Timeline, Scenario]]:
+    """Run the chunks of the `todo` points; yield each point as soon as all its chunks are in."""
+    scenarios = {i: point_scenario(base, points[i]) for i in todo}
+    tasks = [
+        (i, c, lanes)
+        for i in todo
+        for c, lanes in enumerate(chunk_sizes(scenarios[i].replications))
+    ]
+    waiting = {i: len(chunk_sizes(scenarios[i].replications)) for i in todo}
+    parts: dict[int, dict[int, ChunkResult]] = {i: {} for i in todo}
+    for (point, chunk, lanes), result in _execute(tasks, scenarios, pool):
+        parts[point][chunk] = result
+        on_progress(0, lanes)
+        if len(parts[point]) == waiting[point]:
+            chunks = parts.pop(point)
+            scenario = scenarios[point]
+            timeline = Timeline(scenario)
+            for c in sorted(chunks):
+                timeline.add(chunks[c])
+            runs = {
+                key: np.concatenate([chunks[c].runs[key] for c in sorted(chunks)])
+                for key in chunks[0].runs
+            }
+            yield point, runs, timeline, scenario
+
+
+def _execute(
+    tasks: list[tuple[int, int, int]], scenarios: dict[int, Scenario], pool: Pool
+) -> Iterator[tuple[tuple[int, int, int], ChunkResult]]:
+    """Run `run_chunk` per task, at most `pool.slots` in flight; yield in completion order."""
+    if pool.executor is None:
+        for task in tasks:
+            point, chunk, lanes = task
+            yield task, run_chunk(scenarios[point], chunk, lanes, scenarios[point].seed)
+        return
+    queue = iter(tasks)
+    pending: dict[Future, tuple[int, int, int]] = {}
+    try:
+        while True:
+            while len(pending) < pool.slots and (task := next(queue, None)) is not None:
+                point, chunk, lanes = task
+                scn = scenarios[point]
+                pending[pool.executor.submit(run_chunk, scn, chunk, lanes, scn.seed)] = task
+            if not pending:
+                return
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield pending.pop(future), future.result()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _point_dir(out: Path, index: int) -> Path:
+    return out / "points" / f"{index:05d}"
+
+
+def _write_point(
+    out: Path,
+    index: int,
+    values: dict[str, Any],
+    runs: dict[str, np.ndarray],
+    timeline: Timeline,
+    scenario: Scenario,
+) -> None:
+    """Per-point runs and summary; `point.json` (written last, atomically) marks it finished."""
+    folder = _point_dir(out, index)
+    folder.mkdir(parents=True, exist_ok=True)
+    lanes = {"lane": np.arange(len(runs["agreed"]), dtype=np.int64), **runs}
+    writer = store.TableWriter(folder / "runs.parquet")
+    writer.write(lanes)
+    writer.close()
+    frame = pd.DataFrame(runs)
+    store.write_json(folder / "summary.json", summarize(frame, timeline, scenario))
+    outputs = point_outputs(frame, timeline.clock.deadline_week, scenario.party_names())
+    store.write_json(folder / "point.json", {"point": index, "params": values, "outputs": outputs})
+
+
+def point_outputs(runs: pd.DataFrame, deadline_week: int, parties: list[str]) -> dict[str, float]:
+    """Headline outputs of one point with 95% intervals (Wilson for shares, normal for means)."""
+    agreed = runs["agreed"].to_numpy()
+    counts = {
+        "p_agree_before_deadline": (
+            agreed & (runs["agreed_week"].to_numpy() < deadline_week)
+        ).sum(),
+        "p_agree_by_horizon": agreed.sum(),
+        "p_in_force": runs["in_force"].to_numpy().sum(),
+    }
+    row: dict[str, float] = {"replications": len(runs)}
+    for name in SHARES:
+        est, low, high = wilson(int(counts[name]), len(runs))
+        row |= {name: est, f"{name}_low": low, f"{name}_high": high}
+    for party in parties:
+        values = runs[f"utility_{party}"].to_numpy()[agreed]
+        mean, half = mean_interval(values)
+        name = f"mean_utility_{party}"
+        row |= {name: mean, f"{name}_low": mean - half, f"{name}_high": mean + half}
+    return row
+
+
+def mean_interval(values: np.ndarray) -> tuple[float, float]:
+    """Mean and the half-width of its normal 95% interval (NaN if too few values)."""
+    if len(values) < 2:
+        return (float(values.mean()) if len(values) else float("nan"), float("nan"))
+    return float(values.mean()), float(Z95 * values.std(ddof=1) / np.sqrt(len(values)))
+
+
+def collect(out: Path) -> pd.DataFrame:
+    """One row per finished point: its parameters and headline outputs, in design order."""
+    rows = []
+    for path in sorted((out / "points").glob("*/point.json")):
+        record = json.loads(path.read_text())
+        rows.append({"point": record["point"], **record["params"], **record["outputs"]})
+    return pd.DataFrame(rows).sort_values("point", ignore_index=True)
+
+
+def headline_outputs(table: pd.DataFrame) -> list[str]:
+    """The headline output columns of a sweep table (estimates, not interval ends)."""
+    names = [*SHARES, *(c for c in table.columns if c.startswith("mean_utility_"))]
+    return [n for n in names if n in table.columns and not n.endswith(("_low", "_high"))]
+
+
+def sobol_table(params: list[Param], table: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """First-order and total Sobol indices with 95% half-widths, per headline output."""
+    rows = []
+    for output in headline_outputs(table):
+        values = table[output].to_numpy(dtype=float)
+        if np.isnan(values).any():
+            continue  # e.g. mean utility where some points never agree
+        found = sobol_indices(params, values, seed)
+        for j, param in enumerate(params):
+            rows.append(
+                {"output": output, "parameter": param.path}
+                | {k: float(v[j]) for k, v in found.items()}
+            )
+    return pd.DataFrame(rows, columns=["output", "parameter", "S1", "S1_conf", "ST", "ST_conf"])
