@@ -45,6 +45,8 @@ class Party(mesa.Agent):
         self.discount = full(spec.tactic.discount)
         self.elapsed = np.zeros(lanes)
         self.deadline = full(model.clock.deadline_week)
+        self.window_start = np.zeros(lanes)  # where the tactic's clock starts (soft deadline)
+        self.opening = np.ones(lanes)  # utility demanded at the start of that clock
         self.offer = np.zeros((lanes, len(issues)))
         self.has_offer = np.zeros(lanes, dtype=bool)
         self.last_seen = np.full(lanes, np.nan)
@@ -76,9 +78,11 @@ class Party(mesa.Agent):
         if self.kind == "rubinstein":
             share = rubinstein_share(self.discount[idx], self.opponent.discount[idx])
             return np.maximum(share, floor)
-        tau = np.clip((self.elapsed[idx] + weeks_ahead) / self.deadline[idx], 0.0, 1.0)
-        aim = faratin_target(tau, floor, self.beta[idx])
-        return trust_scaled(aim, self.model.trust[idx], self.trust_sensitivity[idx], floor)
+        start = self.window_start[idx]
+        tau = np.clip((self.elapsed[idx] + weeks_ahead - start) / (self.deadline[idx] - start), 0, 1)
+        opening = self.opening[idx]
+        aim = faratin_target(tau, floor, self.beta[idx], opening)
+        return trust_scaled(aim, opening, self.model.trust[idx], self.trust_sensitivity[idx], floor)
 
     def accepts(self, idx: np.ndarray) -> np.ndarray:
         """AC_next: take the opponent's standing offer if it beats what we would ask next week."""
@@ -121,7 +125,10 @@ class Party(mesa.Agent):
         return np.where(self.model.dropped[idx], self.model.off_table, package)
 
     def pass_deadline(self, idx: np.ndarray) -> None:
-        """Soft deadline reached: push the perceived deadline out and lower the reservation."""
+        """Soft deadline reached: restart the tactic's clock from the current demand toward a
+        lower reservation over `extension_weeks` more weeks."""
         due = idx[self.elapsed[idx] >= self.deadline[idx]]
-        self.deadline[due] += self.extension_weeks
+        self.opening[due] = self.target(due)  # the clock restarts from where the party stands
+        self.window_start[due] = self.elapsed[due]
+        self.deadline[due] = self.elapsed[due] + self.extension_weeks
         self.reservation[due] = np.maximum(self.reservation[due] - self.verification_loss, 0.0)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 
-def faratin_target(tau: np.ndarray, reservation: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """Time-dependent tactic (Faratin, Sierra & Jennings 1998): r + (1 - r)(1 - tau^(1/beta)).
+def faratin_target(
+    tau: np.ndarray, reservation: np.ndarray, beta: np.ndarray, opening: float | np.ndarray = 1.0
+) -> np.ndarray:
+    """Time-dependent tactic (Faratin, Sierra & Jennings 1998): r + (o - r)(1 - tau^(1/beta)).
 
+    The opening demand o is 1 (the ideal package) until a soft deadline restarts the clock.
     beta < 1 is Boulware (holds firm until late), beta > 1 is Conceder.
     """
-    return reservation + (1.0 - reservation) * (1.0 - tau ** (1.0 / beta))
+    return reservation + (opening - reservation) * (1.0 - tau ** (1.0 / beta))
 
 
 def rubinstein_share(own_discount: np.ndarray, other_discount: np.ndarray) -> np.ndarray:
@@ -19,11 +22,18 @@ def rubinstein_share(own_discount: np.ndarray, other_discount: np.ndarray) -> np
 
 
 def trust_scaled(
-    target: np.ndarray, trust: np.ndarray, sensitivity: np.ndarray, floor: np.ndarray
+    target: np.ndarray,
+    opening: np.ndarray,
+    trust: np.ndarray,
+    sensitivity: np.ndarray,
+    floor: np.ndarray,
 ) -> np.ndarray:
-    """Scale the concession 1 - target by 1 + sensitivity (trust - 0.5): trust speeds giving."""
-    concession = (1.0 - target) * (1.0 + sensitivity * (trust - 0.5))
-    return np.maximum(1.0 - concession, floor)
+    """Scale the concession from the opening demand by 1 + sensitivity (trust - 0.5).
+
+    Trust above the neutral 0.5 speeds concessions, distrust slows them; never below the floor.
+    """
+    concession = (opening - target) * (1.0 + sensitivity * (trust - 0.5))
+    return np.maximum(np.minimum(opening - concession, opening), floor)
 
 
 def reciprocated(
