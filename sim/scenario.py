@@ -27,7 +27,7 @@ class Session(Strict):
 
     name: str = Field(description="Label of the round, e.g. 'Round 1'.")
     start: dt.date = Field(description="First day of the round.")
-    weeks: int = Field(1, ge=1, le=26, description="Length of the round in weeks.")
+    weeks: int = Field(1, ge=1, le=1040, description="Length of the round in weeks.")
     venue: str = Field("", description="Where the round is held.")
     source: str = Field("", description="Quote from the article, or why this is an assumption.")
 

@@ -20,12 +20,15 @@ def day(week: int) -> str:
 
 def pie(deadline_week: int = 20, horizon_week: int = 40, **party_changes) -> dict:
     """A unit pie on one issue: Russia's utility is x, the US's is 1 - x; talks every week."""
+
     def party(name: str, ideal: float) -> dict:
         return {
             "name": name,
             "reservation": 0.0,
             "tactic": {"beta": 1.0},
-            "actors": {"lead": {"influence": 1.0, "positions": {"pie": ideal}, "salience": {"pie": 1.0}}},
+            "actors": {
+                "lead": {"influence": 1.0, "positions": {"pie": ideal}, "salience": {"pie": 1.0}}
+            },
         }
 
     doc = {
@@ -53,7 +56,11 @@ def merge(base: dict, changes: dict) -> dict:
     return out
 
 
-def simulate(doc: dict, lanes: int = 500, seed: int = 1, trace: int = 0) -> tuple[NegotiationModel, ChunkResult]:
+def simulate(
+    doc: dict, lanes: int = 500, seed: int = 1, trace: int = 0
+) -> tuple[NegotiationModel, ChunkResult]:
     """Validate a scenario document and run one chunk of lanes."""
-    model = NegotiationModel(Scenario.model_validate(doc), lanes, np.random.SeedSequence(seed), trace)
+    model = NegotiationModel(
+        Scenario.model_validate(doc), lanes, np.random.SeedSequence(seed), trace
+    )
     return model, model.run()
