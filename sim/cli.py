@@ -129,6 +129,46 @@ def schema() -> None:
     typer.echo(json.dumps(Scenario.model_json_schema(), indent=2))
 
 
+@app.command("validate-theory")
+def validate_theory(
+    folder: Annotated[
+        Path | None, typer.Option(help="Folder of theory scenarios (default: scenarios/theory).")
+    ] = None,
+    plots: Annotated[
+        Path | None, typer.Option(help="Also write one PNG per case into this folder.")
+    ] = None,
+) -> None:
+    """Run the textbook bargaining cases; print expected against simulated; exit 1 if any fails."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from sim.loader import ScenarioError
+    from sim.theory import CASES_FOLDER, run_cases, save_plots
+
+    try:
+        cases = run_cases(folder or CASES_FOLDER)
+    except ScenarioError as err:
+        fail(str(err))
+    table = Table(title="negsim against bargaining theory")
+    for column in ("case", "quantity", "expected", "simulated", "tolerance", "result"):
+        table.add_column(column)
+    for case in cases:
+        for check in case.checks:
+            result = "[green]pass[/]" if check.passed else "[bold red]FAIL[/]"
+            row = (check.quantity, check.expected, check.simulated, check.tolerance, result)
+            table.add_row(case.name, *row)
+        table.add_section()
+    console = Console()
+    console.print(table)
+    if plots is not None:
+        for path in save_plots(cases, plots):
+            console.print(f"plot: {path}")
+    failed = sum(not c.passed for case in cases for c in case.checks)
+    if failed:
+        console.print(f"[bold red]{failed} check(s) failed[/]")
+        raise typer.Exit(code=1)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
