@@ -52,6 +52,9 @@ def run(
     ] = None,
     trace: Annotated[int, typer.Option(help="Keep week-by-week offers of this many lanes.")] = 0,
     workers: Annotated[int, typer.Option(help="Local worker processes (default: all cores).")] = 0,
+    png: Annotated[
+        bool, typer.Option("--png", help="Also save each figure as a PNG (needs Chromium).")
+    ] = False,
 ) -> None:
     """Run a Monte Carlo ensemble of a scenario and write a results folder with report.html."""
     overrides = list(set_ or [])
@@ -64,6 +67,20 @@ def run(
         fail("--trace must be 0 or more")
     folder = out or Path("results") / f"{scn.name}-{datetime.now():%Y%m%d-%H%M%S}"
     _run(scn, folder, trace, workers or os.cpu_count() or 1)
+    if png:
+        export_png(folder)
+
+
+def export_png(folder: Path) -> None:
+    """Screenshot each figure of folder/report.html into folder/figures; say why when we can't."""
+    from sim.browser import BrowserUnavailable, export_figures
+
+    try:
+        files = export_figures(folder / "report.html", folder / "figures")
+    except BrowserUnavailable as err:
+        typer.echo(f"--png skipped: {err}; report.html is complete without it", err=True)
+        return
+    typer.echo(f"figures: {len(files)} PNG files in {folder / 'figures'}")
 
 
 def _run(scn, folder: Path, trace: int, workers: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from sim.scenario import Scenario
 PARTY_COLOURS = {"russia": "#c0392b", "us": "#1f4e9c"}
 FALLBACK = ["#7d3c98", "#138d75"]
 PLOTLY_JS = "plotly.min.js"
+CALENDAR_KEY = "date (grey: talks rounds; dotted: summits; dashed: START I expiry)"
 
 
 def party_colour(key: str, position: int) -> str:
@@ -50,12 +52,14 @@ def mark_calendar(fig: go.Figure, scenario: Scenario, rows: int = 1) -> None:
         fig.add_vline(x=cal.deadline, line_dash="dash", line_color="black", row=row, col=1)
     fig.add_annotation(
         x=cal.deadline,
-        y=1.02,
-        yref="paper",
-        text="START I expires",
+        y=1,
+        yref="y domain",
+        text="START I expires ",
         showarrow=False,
-        xanchor="left",
-        font={"size": 11},
+        xanchor="right",
+        yanchor="top",
+        bgcolor="rgba(255,255,255,0.7)",
+        font={"size": 12},
     )
     for summit in cal.summits:
         fig.add_vline(x=summit.date, line_dash="dot", line_color="#b7950b")
@@ -75,7 +79,7 @@ def agreement_figure(weekly: pd.DataFrame, scenario: Scenario) -> go.Figure:
     mark_calendar(fig, scenario)
     fig.update_layout(
         title="Probability that a treaty has been signed, by date",
-        xaxis_title="date (grey: talks rounds; dotted: summits; dashed: deadline)",
+        xaxis_title=CALENDAR_KEY,
         yaxis_title="share of replications",
         yaxis_range=[0, 1.02],
         showlegend=False,
@@ -150,7 +154,7 @@ def offers_figure(weekly: pd.DataFrame, scenario: Scenario, summary: dict) -> go
         height=230 * len(issues),
         xaxis_title=None,
     )
-    fig.update_xaxes(title_text="date", row=len(issues), col=1)
+    fig.update_xaxes(title_text=CALENDAR_KEY, row=len(issues), col=1)
     return fig
 
 
@@ -158,13 +162,13 @@ def agreed_values_figure(packages: pd.DataFrame, scenario: Scenario) -> go.Figur
     """Distribution of agreed values per issue."""
     issues = list(scenario.issues.items())
     fig = make_subplots(
-        rows=1, cols=len(issues), subplot_titles=[f"{n} ({s.unit})" for n, s in issues]
+        rows=1, cols=len(issues), subplot_titles=[n for n, _ in issues], horizontal_spacing=0.04
     )
     for col, (name, spec) in enumerate(issues, start=1):
         fig.add_trace(
             go.Histogram(
                 x=packages[f"package_{name}"],
-                nbinsx=30,
+                xbins={"start": spec.min, "end": spec.max, "size": (spec.max - spec.min) / 30},
                 marker_color="#555",
                 showlegend=False,
                 name=name,
@@ -178,16 +182,33 @@ def agreed_values_figure(packages: pd.DataFrame, scenario: Scenario) -> go.Figur
     return fig
 
 
+def opening_nash(scenario: Scenario) -> tuple[float, float] | None:
+    """Nash point of the opening frontier, or None when the reservations leave no deal zone."""
+    r1, r2 = (scenario.parties[p].reservation for p in scenario.party_names())
+    nash = nash_point(opening_frontier(scenario), r1, r2)
+    return None if math.isnan(nash[0]) else nash
+
+
+def utility_caption(scenario: Scenario) -> str:
+    """How to read the utility figure; says so when there is no Nash point to show."""
+    if opening_nash(scenario) is None:
+        return (
+            "Points near the green frontier are efficient; no Nash star: the opening "
+            "reservations (dotted) lie beyond the frontier."
+        )
+    return "Points near the green frontier are efficient; the star is the Nash bargaining solution."
+
+
 def utility_figure(utilities: pd.DataFrame, scenario: Scenario) -> go.Figure:
     """Agreements in utility space, the opening Pareto frontier and the Nash point."""
     first, second = scenario.party_names()
     frontier = opening_frontier(scenario)
     r1, r2 = (scenario.parties[p].reservation for p in (first, second))
-    nash = nash_point(frontier, r1, r2)
+    nash = opening_nash(scenario)
     names = [scenario.parties[p].name for p in (first, second)]
     fig = go.Figure()
     fig.add_trace(
-        go.Scattergl(
+        go.Scatter(
             x=utilities[f"utility_{first}"],
             y=utilities[f"utility_{second}"],
             mode="markers",
@@ -204,15 +225,16 @@ def utility_figure(utilities: pd.DataFrame, scenario: Scenario) -> go.Figure:
             name="Pareto frontier (opening mandates)",
         )
     )
-    fig.add_trace(
-        go.Scatter(
-            x=[nash[0]],
-            y=[nash[1]],
-            mode="markers",
-            name="Nash point",
-            marker={"symbol": "star", "size": 16, "color": "#b7950b"},
+    if nash is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=[nash[0]],
+                y=[nash[1]],
+                mode="markers",
+                name="Nash point",
+                marker={"symbol": "star", "size": 16, "color": "#b7950b"},
+            )
         )
-    )
     fig.add_vline(x=r1, line_dash="dot", line_color=party_colour(first, 0))
     fig.add_hline(y=r2, line_dash="dot", line_color=party_colour(second, 1))
     fig.update_layout(
@@ -307,7 +329,7 @@ def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.Da
         ),
         (
             utility_figure(sample, scenario),
-            "Points near the green frontier are efficient; the star is the Nash bargaining solution.",
+            utility_caption(scenario),
         ),
     ]
     events = events_figure(summary)
@@ -318,7 +340,7 @@ def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.Da
     meta = {
         "seed": scenario.seed,
         "replications": f"{scenario.replications:,}",
-        "run": store.now(),
+        "run": f"{store.now()[:16].replace('T', ' ')} UTC",
         "negsim": store.versions().get("negsim", "?"),
     }
     return write_page(
@@ -340,6 +362,7 @@ def write_page(
     headline: list[tuple[str, str]],
     sections: list[tuple[go.Figure, str]],
     appendix: str,
+    appendix_title: str = "The resolved scenario (YAML, after extends: and --set)",
 ) -> Path:
     """Write an HTML report that loads plotly.js from its own folder (works offline)."""
     js = path.parent / PLOTLY_JS
@@ -368,7 +391,8 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
 <p class="meta">{meta_html}</p>
 <h2>Headline figures</h2><table class="headline">{table}</table>
 {figures}
-<details><summary>What went in</summary><pre>{html.escape(appendix)}</pre></details>
+<h2>What went in</h2>
+<details><summary>{html.escape(appendix_title)}</summary><pre>{html.escape(appendix)}</pre></details>
 </body></html>
 """
     store.write_atomic(path, page)
