@@ -114,7 +114,7 @@ def win_set_edge(centre: float, spread: float, members: int, threshold: float) -
 
 def faratin(folder: Path = CASES_FOLDER) -> Case:
     """Case 1: with no noise the proposer's offered utility is the Faratin curve, week by week."""
-    name = "1 Faratin time-dependent"
+    name = "1 Faratin"
     checks, curves = [], []
     for beta in FARATIN_BETAS:
         scn = load("faratin.yaml", folder, [f"parties.russia.tactic.beta={beta}"])
@@ -139,7 +139,7 @@ def faratin(folder: Path = CASES_FOLDER) -> Case:
 
 def rubinstein(folder: Path = CASES_FOLDER) -> Case:
     """Case 2: equilibrium tactics agree in round one on (1 - d2) / (1 - d1 d2)."""
-    name = "2 Rubinstein alternating offers"
+    name = "2 Rubinstein"
     checks, points, weeks = [], [], []
     for d1, d2 in RUBINSTEIN_PAIRS:
         over = [f"parties.russia.tactic.discount={d1}", f"parties.us.tactic.discount={d2}"]
@@ -169,7 +169,7 @@ def rubinstein(folder: Path = CASES_FOLDER) -> Case:
 
 def nash(folder: Path = CASES_FOLDER) -> Case:
     """Case 3: nash_point solves the pie exactly; symmetric linear conceders meet there."""
-    name = "3 Nash bargaining solution"
+    name = "3 Nash"
     checks, paths = [], []
     pie = opening_frontier(load("pie.yaml", folder))
     for size, d1, d2 in NASH_PIES:
@@ -201,7 +201,7 @@ def nash(folder: Path = CASES_FOLDER) -> Case:
 
 def deadline_effect(folder: Path = CASES_FOLDER) -> Case:
     """Case 4: Boulware parties agree in the last tenth of the time, Conceders in the first half."""
-    name = "4 Deadline effect"
+    name = "4 Deadline"
     checks, spreads = [], []
     for beta in (*BOULWARE_BETAS, *CONCEDER_BETAS):
         scn = load(
@@ -258,7 +258,7 @@ def issue_weights(scenario: Scenario, party: str) -> dict[str, float]:
 
 def linkage(folder: Path = CASES_FOLDER) -> Case:
     """Case 5: same weight ratios, linking changes nothing; opposite ratios, logrolling pays."""
-    name = "5 Linkage neutrality"
+    name = "5 Linkage"
     same = load("linkage_same_ratio.yaml", folder)
     alone, linked = simulate(single_issue(same, "share")).runs, simulate(same).runs
     week_gap = int(np.max(np.abs(linked["agreed_week"] - alone["agreed_week"])))
@@ -313,7 +313,7 @@ def edge_of(scenario: Scenario, party: str) -> float:
 
 def two_level(folder: Path = CASES_FOLDER) -> Case:
     """Case 6: disjoint win-sets are never both ratified; a smaller win-set gets a better deal."""
-    name = "6 Two-level games"
+    name = "6 Two-level"
     apart = load("two_level_no_overlap.yaml", folder)
     runs = simulate(apart).runs
     signed = int(runs["agreed"].sum())
