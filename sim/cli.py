@@ -146,6 +146,100 @@ def schema() -> None:
     typer.echo(json.dumps(Scenario.model_json_schema(), indent=2))
 
 
+WorkersOption = Annotated[int, typer.Option(help="Local worker processes (default: all cores).")]
+SchedulerOption = Annotated[
+    str | None, typer.Option(help="Run on a Dask cluster: tcp://HOST:PORT of its scheduler.")
+]
+
+
+@app.command()
+def sweep(
+    scenario: Annotated[
+        Path | None, typer.Argument(help="Scenario YAML, or a sweep YAML (scenarios/sweeps/).")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="PATH=lo:hi:n, PATH=a,b,c or PATH=lo:hi (repeatable)."),
+    ] = None,
+    method: Annotated[str | None, typer.Option(help="grid, random, lhs or sobol.")] = None,
+    samples: Annotated[
+        int | None, typer.Option(help="Points for random/lhs; base samples N for sobol.")
+    ] = None,
+    reps: Annotated[int | None, typer.Option(help="Replications per point.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed, the same at every point.")] = None,
+    set_: SetOption = None,
+    out: Annotated[Path | None, typer.Option(help="Sweep folder (default: results/...).")] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="Finish an interrupted sweep in this folder.")
+    ] = None,
+    workers: WorkersOption = 0,
+    scheduler: SchedulerOption = None,
+) -> None:
+    """Sweep parameters of a scenario over a design; write sweep.parquet and sweep.html."""
+    from sim.designs import DesignError, SweepFile, is_sweep_file, load_sweep_file, parse_param
+    from sim.executors import ExecutorError
+    from sim.loader import ScenarioError
+    from sim.store import StoreError
+    from sim.sweep import SweepError, start_sweep
+
+    try:
+        folder = resume
+        if folder is None:
+            if scenario is None:
+                fail("give a scenario or sweep file, or --resume FOLDER")
+            spec = load_sweep_file(scenario) if is_sweep_file(scenario) else SweepFile(scenario, [])
+            overrides = list(set_ or [])
+            if reps or spec.replications:
+                overrides.append(f"replications={reps or spec.replications}")
+            if seed is not None or spec.seed is not None:
+                overrides.append(f"seed={seed if seed is not None else spec.seed}")
+            scn = load(spec.scenario, overrides)
+            params = spec.params + [parse_param(p) for p in param or []]
+            folder = out or Path("results") / f"sweep-{scn.name}-{datetime.now():%Y%m%d-%H%M%S}"
+            method, samples = method or spec.method, samples or spec.samples
+            start_sweep(scn, params, folder, method=method, samples=samples, command=sys.argv)
+        _sweep(folder, workers or os.cpu_count() or 1, scheduler)
+    except (DesignError, ScenarioError, StoreError, ExecutorError, SweepError) as err:
+        fail(str(err))
+
+
+def _sweep(folder: Path, workers: int, scheduler: str | None) -> None:
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from sim.executors import open_pool
+    from sim.sweep import remaining, run_sweep
+
+    console = Console()
+    points, lanes = remaining(folder)
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeRemainingColumn(),
+    ]
+    started = time.perf_counter()
+    with open_pool(workers, scheduler) as pool, Progress(*columns, console=console) as progress:
+        point_bar = progress.add_task("points      ", total=points)
+        lane_bar = progress.add_task("replications", total=lanes)
+
+        def advance(done: int, lanes_done: int) -> None:
+            progress.advance(point_bar, done)
+            progress.advance(lane_bar, lanes_done)
+
+        try:
+            table = run_sweep(folder, pool, advance)
+        except KeyboardInterrupt:
+            progress.stop()
+            console.print(f"interrupted; finish with: negsim sweep --resume {folder}")
+            raise typer.Exit(code=130) from None
+    seconds = time.perf_counter() - started
+    console.print(f"{len(table)} points on {pool.where} in {seconds:.1f} s")
+    console.print(f"results: {folder}  report: {folder / 'sweep.html'}")
+
+
 @app.command("validate-theory")
 def validate_theory(
     folder: Annotated[

@@ -8,6 +8,7 @@ runs only the points without one.
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +30,11 @@ from sim.model import ChunkResult
 from sim.outcomes import Z95, Timeline, summarize, wilson
 from sim.scenario import Scenario
 
+
+class SweepError(Exception):
+    """A sweep folder cannot be resumed."""
+
+
 SHARES = ("p_agree_before_deadline", "p_agree_by_horizon", "p_in_force")
 Progress = Callable[[int, int], None]  # (points finished, lanes finished) since the last call
 
@@ -37,14 +43,31 @@ def point_scenario(base: dict, values: dict[str, Any]) -> Scenario:
     """The base scenario with one design point's values set (ScenarioError if invalid)."""
     data = copy.deepcopy(base)
     for path, value in values.items():
-        apply_override(data, tuple(path.split(".")), value, f"{path}={value}")
+        try:
+            apply_override(data, tuple(path.split(".")), value, f"{path}={value}")
+        except ScenarioError as err:  # the loader speaks of --set; here the user wrote --param
+            raise ScenarioError(f"--param{str(err).removeprefix('--set')}") from None
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        shown = ", ".join(f"{k}={v}" for k, v in values.items())
-        raise ScenarioError(f"design point {shown}: {where}: {first['msg']}") from None
+        raise ScenarioError(_explain(err, data, values)) from None
+
+
+def _explain(err: ValidationError, data: dict, values: dict[str, Any]) -> str:
+    """One line naming the --param at fault: an unknown key (with a guess) or a bad value."""
+    first = err.errors()[0]
+    loc = tuple(str(p) for p in first["loc"])
+    culprit = next((k for k in values if tuple(k.split(".")) == loc[: len(k.split("."))]), None)
+    if culprit is None:
+        culprit = next(iter(values))
+    if first["type"] == "extra_forbidden":
+        node: Any = data
+        for part in loc[:-1]:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        close = difflib.get_close_matches(loc[-1], [str(k) for k in node if k != loc[-1]], n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"--param {culprit}: no key '{loc[-1]}' in the scenario{hint}"
+    return f"--param {culprit}={values[culprit]}: {'.'.join(loc)}: {first['msg']}"
 
 
 def start_sweep(
@@ -83,6 +106,17 @@ def start_sweep(
     }
     store.write_json(out / "manifest.json", manifest)
     return points
+
+
+def remaining(out: Path) -> tuple[int, int]:
+    """Points and lanes still to simulate in the sweep folder `out` (SweepError if not one)."""
+    manifest_path = out / "manifest.json"
+    if not manifest_path.is_file() or not (out / "design.parquet").is_file():
+        raise SweepError(f"{out}: not a sweep folder (no manifest.json and design.parquet)")
+    manifest = json.loads(manifest_path.read_text())
+    done = len(list((out / "points").glob("*/point.json")))
+    todo = manifest["points"] - done
+    return todo, todo * manifest["replications"]
 
 
 def run_sweep(
@@ -252,8 +286,8 @@ def sobol_table(params: list[Param], table: pd.DataFrame, seed: int) -> pd.DataF
     rows = []
     for output in headline_outputs(table):
         values = table[output].to_numpy(dtype=float)
-        if np.isnan(values).any():
-            continue  # e.g. mean utility where some points never agree
+        if np.isnan(values).any() or np.ptp(values) == 0:
+            continue  # e.g. mean utility where some points never agree, or a flat output
         found = sobol_indices(params, values, seed)
         for j, param in enumerate(params):
             rows.append(
