@@ -79,6 +79,9 @@ def why_unavailable() -> str | None:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return "Playwright is not installed (pip install playwright; no browser download needed)"
+    explicit = os.environ.get("NEGSIM_CHROMIUM")
+    if explicit and find_chromium() is None:
+        return f"NEGSIM_CHROMIUM={explicit} is not a file"
     if find_chromium() is None:
         return (
             "no Chrome-compatible browser found (apt-get install chromium, or set NEGSIM_CHROMIUM)"

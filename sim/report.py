@@ -341,7 +341,6 @@ def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.Da
         "seed": scenario.seed,
         "replications": f"{scenario.replications:,}",
         "run": f"{store.now()[:16].replace('T', ' ')} UTC",
-        "negsim": store.versions().get("negsim", "?"),
     }
     return write_page(
         out / "report.html",
@@ -351,6 +350,7 @@ def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.Da
         headline_rows(summary, scenario),
         sections,
         yaml.safe_dump(scenario.model_dump(mode="json", exclude_none=True), sort_keys=False),
+        appendix_title="What went in: the resolved scenario (YAML, after extends: and --set)",
     )
 
 
@@ -362,9 +362,13 @@ def write_page(
     headline: list[tuple[str, str]],
     sections: list[tuple[go.Figure, str]],
     appendix: str,
-    appendix_title: str = "The resolved scenario (YAML, after extends: and --set)",
+    appendix_title: str = "What went in",
 ) -> Path:
-    """Write an HTML report that loads plotly.js from its own folder (works offline)."""
+    """Write an HTML report that loads plotly.js from its own folder (works offline).
+
+    The header always names the negsim version that wrote the page.
+    """
+    meta = {**meta, "negsim": meta.get("negsim") or store.versions().get("negsim", "?")}
     js = path.parent / PLOTLY_JS
     if not js.exists():
         store.write_atomic(js, get_plotlyjs())
@@ -391,7 +395,6 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
 <p class="meta">{meta_html}</p>
 <h2>Headline figures</h2><table class="headline">{table}</table>
 {figures}
-<h2>What went in</h2>
 <details><summary>{html.escape(appendix_title)}</summary><pre>{html.escape(appendix)}</pre></details>
 </body></html>
 """
