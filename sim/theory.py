@@ -47,11 +47,10 @@ class Check:
 
 @dataclass
 class Case:
-    """A theory case: its checks, the source it reproduces, and how to plot it."""
+    """A theory case: its checks and how to plot it (sources: scenario headers, docs/validation.md)."""
 
     slug: str
     name: str
-    source: str
     checks: list[Check]
     draw: Callable[[Any], None] = field(repr=False)
 
@@ -134,7 +133,7 @@ def faratin(folder: Path = CASES_FOLDER) -> Case:
         ax.set_title("Faratin curve: formula (lines) and weekly offers (dots)")
         ax.legend(fontsize=7)
 
-    return Case("faratin", name, "Faratin, Sierra & Jennings (1998)", checks, draw)
+    return Case("faratin", name, checks, draw)
 
 
 def rubinstein(folder: Path = CASES_FOLDER) -> Case:
@@ -164,7 +163,7 @@ def rubinstein(folder: Path = CASES_FOLDER) -> Case:
         ax.set_title("Rubinstein: (1-δ2)/(1-δ1δ2) (lines), simulated (dots)")
         ax.legend(fontsize=7)
 
-    return Case("rubinstein", name, "Rubinstein (1982)", checks, draw)
+    return Case("rubinstein", name, checks, draw)
 
 
 def nash(folder: Path = CASES_FOLDER) -> Case:
@@ -196,7 +195,7 @@ def nash(folder: Path = CASES_FOLDER) -> Case:
         ax.set_title("Symmetric linear conceders: Russia's offers fall, the US's rise; deal (*)")
         ax.legend(fontsize=7)
 
-    return Case("nash", name, "Nash (1950)", checks, draw)
+    return Case("nash", name, checks, draw)
 
 
 def deadline_effect(folder: Path = CASES_FOLDER) -> Case:
@@ -228,13 +227,7 @@ def deadline_effect(folder: Path = CASES_FOLDER) -> Case:
         ax.set_title("Deadline effect: Boulware late, Conceders early")
         ax.legend(fontsize=7)
 
-    return Case(
-        "deadline_effect",
-        name,
-        "Roth, Murnighan & Schoumaker (1988); Ma & Manove (1993)",
-        checks,
-        draw,
-    )
+    return Case("deadline_effect", name, checks, draw)
 
 
 def single_issue(scenario: Scenario, issue: str) -> Scenario:
@@ -301,13 +294,14 @@ def linkage(folder: Path = CASES_FOLDER) -> Case:
         ax.set_title("Opposite weights: the package beats issue-by-issue deals for both")
         ax.legend(fontsize=7)
 
-    return Case("linkage", name, "Tollison & Willett (1979)", checks, draw)
+    return Case("linkage", name, checks, draw)
 
 
 def edge_of(scenario: Scenario, party: str) -> float:
     """Win-set edge of a party's ratifier in the scenario."""
     body = scenario.parties[party].ratifier
-    assert body is not None, f"theory case needs a ratifier for {party}"
+    if body is None:
+        raise ValueError(f"{scenario.name}: parties.{party} needs a ratifier for this case")
     return win_set_edge(body.centre, body.spread, body.members, body.threshold)
 
 
@@ -348,7 +342,7 @@ def two_level(folder: Path = CASES_FOLDER) -> Case:
         ax.set_title(f"Weakness is strength; disjoint win-sets: {both}/{signed} ratified")
         ax.legend(fontsize=7)
 
-    return Case("two_level", name, "Putnam (1988); Schelling (1960)", checks, draw)
+    return Case("two_level", name, checks, draw)
 
 
 CASES: tuple[Callable[[Path], Case], ...] = (
