@@ -33,9 +33,9 @@ RENDERED = """() => {
   return divs.length > 0 && divs.every(g => g._fullLayout && g.calcdata && !g._transitioning);
 }"""
 
-# Per figure: its title; per trace the points given, those plotly could place (finite, or
-# non-empty histogram bins), a histogram's total count, its colour; the x of vertical lines;
-# then the marks drawn into the SVG.
+# Per figure: its title; per trace the points given, those plotly could place (finite points,
+# non-empty histogram bins, finite heatmap cells), a histogram's total count and the trace's
+# colour; the x of vertical lines; then the marks drawn into the SVG.
 FIGURE_STATS = """() => [...document.querySelectorAll('.plotly-graph-div')].map(g => ({
   title: (g._fullLayout.title && g._fullLayout.title.text) || '',
   traces: g._fullData.filter(t => t.visible === true).map(t => {
@@ -45,8 +45,10 @@ FIGURE_STATS = """() => [...document.querySelectorAll('.plotly-graph-div')].map(
       type: t.type,
       name: t.name || '',
       points: (t.x || t.y || t.z || []).length,
-      drawable: cd.filter(d => Number.isFinite(d.s) ? (!isHistogram || d.s > 0)
-        : Number.isFinite(d.x) && Number.isFinite(d.y)).length,
+      drawable: cd.length && Array.isArray(cd[0].z)
+        ? cd[0].z.flat().filter(Number.isFinite).length
+        : cd.filter(d => Number.isFinite(d.s) ? (!isHistogram || d.s > 0)
+          : Number.isFinite(d.x) && Number.isFinite(d.y)).length,
       counted: isHistogram ? cd.reduce((sum, bin) => sum + bin.s, 0) : null,
       colour: (t.line && t.line.color) || (t.marker && t.marker.color) || null,
     };

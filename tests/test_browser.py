@@ -40,11 +40,7 @@ def browser():
 def run_folder(tmp_path_factory, baseline_path) -> Path:
     """A small baseline run made by the CLI in its own process, as a user would, with --png."""
     out = tmp_path_factory.mktemp("browser") / "run"
-    command = ["run", str(baseline_path), "--reps", "400", "--out", str(out), "--workers", "1"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "sim.cli", *command, "--png"], capture_output=True, text=True
-    )
-    assert proc.returncode == 0, proc.stderr
+    negsim("run", str(baseline_path), "--reps", "400", "--out", str(out), "--workers", "1", "--png")
     return out
 
 
@@ -52,6 +48,28 @@ def run_folder(tmp_path_factory, baseline_path) -> Path:
 def baseline_path() -> Path:
     """Module-scoped twin of conftest's fixture, so the run is made once."""
     return Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml"
+
+
+def negsim(*args: str) -> None:
+    """Run the negsim CLI in its own process, as a user would; fail with its stderr."""
+    proc = subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def sweep_folders(tmp_path_factory, baseline_path) -> dict[str, Path]:
+    """Two tiny sweeps: one parameter (a line) and two parameters (heatmaps)."""
+    root = tmp_path_factory.mktemp("sweeps")
+    beta, reservation = "parties.us.tactic.beta=0.2:2.0:", "parties.russia.reservation=0.4:0.7:3"
+    common = ["--reps", "50", "--workers", "1"]
+    negsim("sweep", str(baseline_path), "--param", f"{beta}4", "--out", str(root / "one"), *common)
+    negsim(
+        "sweep",
+        str(baseline_path),
+        *("--param", f"{beta}3", "--param", reservation),
+        *("--out", str(root / "two"), *common),
+    )
+    return {"one": root / "one", "two": root / "two"}
 
 
 def open_and_check(context, report: Path, screenshot: Path) -> tuple[object, list[dict]]:
@@ -139,3 +157,20 @@ def test_png_without_a_browser_says_why_and_keeps_the_run(run_folder, monkeypatc
     err = capsys.readouterr().err.strip()
     assert err.startswith("--png skipped:") and "browser" in err and "\n" not in err
     assert (run_folder / "report.html").is_file()
+
+
+def test_sweep_report_of_one_parameter_draws_a_line_per_share(browser, sweep_folders, tmp_path):
+    folder = sweep_folders["one"]
+    _, figures = open_and_check(browser, folder / "sweep.html", tmp_path / "sweep-one.png")
+    points = len(pd.read_parquet(folder / "sweep.parquet"))
+    lines = figure(figures, "Outcomes against parties.us.tactic.beta")["traces"]
+    named = {t["name"]: t["drawable"] for t in lines}
+    assert named["P(agreement before deadline)"] == points == 4
+
+
+def test_sweep_report_of_two_parameters_fills_every_heatmap_cell(browser, sweep_folders, tmp_path):
+    folder = sweep_folders["two"]
+    _, figures = open_and_check(browser, folder / "sweep.html", tmp_path / "sweep-two.png")
+    points = len(pd.read_parquet(folder / "sweep.parquet"))
+    heatmaps = [t for f in figures for t in f["traces"] if t["type"] == "heatmap"]
+    assert heatmaps and all(t["drawable"] == points == 9 for t in heatmaps)
