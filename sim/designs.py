@@ -26,7 +26,7 @@ class Param:
     hi: float | None = None
     steps: int | None = None  # lo:hi:n gives n evenly spaced grid values
     values: tuple[Any, ...] | None = None  # a,b,c
-    integer: bool = False  # integer bounds: sampled values are rounded
+    integer: bool = False  # the scenario holds a whole number here: values are rounded
 
     @property
     def is_range(self) -> bool:
@@ -85,8 +85,7 @@ def parse_param(text: str) -> Param:
         if not isinstance(n, int) or n < 2:
             raise DesignError(f"--param {text}: n must be a whole number of 2 or more")
         steps = n
-    integer = isinstance(lo, int) and isinstance(hi, int)
-    return Param(path, float(lo), float(hi), steps, integer=integer)
+    return Param(path, float(lo), float(hi), steps)
 
 
 def _scalar(text: str, raw: str) -> Any:

@@ -8,6 +8,7 @@ runs only the points without one.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import json
 import time
@@ -70,6 +71,20 @@ def _explain(err: ValidationError, data: dict, values: dict[str, Any]) -> str:
     return f"--param {culprit}={values[culprit]}: {'.'.join(loc)}: {first['msg']}"
 
 
+def _typed(param: Param, base: dict) -> Param:
+    """Mark a range as integer where the scenario holds a whole number (e.g. weeks)."""
+    node: Any = base
+    for part in param.path.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return param
+    whole = isinstance(node, int) and not isinstance(node, bool)
+    return dataclasses.replace(param, integer=True) if whole and param.is_range else param
+
+
 def start_sweep(
     base: Scenario,
     params: list[Param],
@@ -81,6 +96,7 @@ def start_sweep(
 ) -> list[dict[str, Any]]:
     """Check every design point, then lay out a fresh sweep folder (design, base, manifest)."""
     resolved = base.model_dump(mode="json", exclude_none=True)
+    params = [_typed(p, resolved) for p in params]
     points = design(params, method, samples, base.seed)
     for values in points:
         point_scenario(resolved, values)
