@@ -29,16 +29,18 @@ class DomesticActor(mesa.Agent):
 
 
 def aggregate_mandate(
-    actors: list[DomesticActor], dropped: np.ndarray
+    actors: list[DomesticActor], dropped: np.ndarray, idx: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Party ideal and issue weights: the influence x salience weighted aggregate of its actors.
+    """Party ideal and issue weights in lanes `idx`: the influence x salience weighted aggregate
+    of its actors.
 
     Dropped issues get weight 0; the remaining weights sum to 1 in every lane.
     """
-    pull = sum(a.influence[:, None] * a.salience for a in actors)
-    ideal = sum(a.influence[:, None] * a.salience * a.position for a in actors)
+    pulls = [a.influence[idx, None] * a.salience[idx] for a in actors]
+    pull = sum(pulls)
+    ideal = sum(w * a.position[idx] for w, a in zip(pulls, actors, strict=True))
     ideal = np.divide(ideal, pull, out=np.zeros_like(ideal), where=pull > 0)
-    pull = np.where(dropped, 0.0, pull)
+    pull = np.where(dropped[idx], 0.0, pull)
     total = pull.sum(axis=1, keepdims=True)
     weight = np.divide(pull, total, out=np.zeros_like(pull), where=total > 0)
     return ideal, weight

@@ -5,6 +5,58 @@ from __future__ import annotations
 import numpy as np
 
 
+class ConcessionPath:
+    """Per lane, the giver's least-cost order of conceding issues toward the other side's ideal.
+
+    Issues are conceded in order of the giver's cost per unit of the other side's gain, cheapest
+    first, each at most as far as the other side's ideal. With linear utilities this greedy
+    order traces the Pareto frontier exactly (a fractional knapsack). The path depends only on
+    the two mandates, so it is rebuilt when a mandate changes and walked for every offer.
+    """
+
+    def __init__(self, lanes: int, issues: int) -> None:
+        self.order = np.zeros((lanes, issues), dtype=np.intp)  # issues, cheapest first
+        self.room = np.zeros((lanes, issues))  # utility lost by conceding an issue all the way
+        self.room_sorted = np.zeros((lanes, issues))  # the same, in conceding order
+        self.before = np.zeros((lanes, issues))  # utility given up before an issue's turn
+        self.ideal = np.zeros((lanes, issues))  # where the giver starts
+        self.reach = np.zeros((lanes, issues))  # signed distance to the other side's ideal
+
+    def update(
+        self,
+        idx: np.ndarray,
+        ideal: np.ndarray,
+        weight: np.ndarray,
+        span: np.ndarray,
+        other_ideal: np.ndarray,
+        other_weight: np.ndarray,
+        other_span: np.ndarray,
+    ) -> None:
+        """Rebuild the path in lanes `idx` from both mandates (rows of the arguments = `idx`)."""
+        distance = np.abs(other_ideal - ideal)
+        room = weight * distance / span
+        cost = weight / span
+        gain = other_weight / other_span
+        ratio = np.divide(cost, gain, out=np.full_like(cost, np.inf), where=gain > 0)
+        order = np.argsort(ratio, axis=1, kind="stable")
+        room_sorted = np.take_along_axis(room, order, axis=1)
+        self.order[idx] = order
+        self.room[idx] = room
+        self.room_sorted[idx] = room_sorted
+        self.before[idx] = np.cumsum(room_sorted, axis=1) - room_sorted
+        self.ideal[idx] = ideal
+        self.reach[idx] = np.sign(other_ideal - ideal) * distance
+
+    def package(self, concession: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Package (one row per lane in `idx`) worth 1 - concession to the giver."""
+        give_sorted = np.clip(concession[:, None] - self.before[idx], 0.0, self.room_sorted[idx])
+        give = np.empty_like(give_sorted)
+        np.put_along_axis(give, self.order[idx], give_sorted, axis=1)
+        room = self.room[idx]
+        share = np.divide(give, room, out=np.zeros_like(give), where=room > 0)
+        return self.ideal[idx] + share * self.reach[idx]
+
+
 def logroll(
     concession: np.ndarray,
     ideal: np.ndarray,
@@ -14,22 +66,8 @@ def logroll(
     other_weight: np.ndarray,
     other_span: np.ndarray,
 ) -> np.ndarray:
-    """Package (lanes x issues) worth 1 - concession to the giver under linear additive utility.
-
-    Issues are conceded in order of the giver's cost per unit of the other side's gain, cheapest
-    first, each at most as far as the other side's ideal. With linear utilities this greedy
-    order traces the Pareto frontier exactly (a fractional knapsack).
-    """
-    distance = np.abs(other_ideal - ideal)
-    room = weight * distance / span  # utility lost by conceding an issue all the way
-    cost = weight / span
-    gain = other_weight / other_span
-    ratio = np.divide(cost, gain, out=np.full_like(cost, np.inf), where=gain > 0)
-    order = np.argsort(ratio, axis=1, kind="stable")
-    room_sorted = np.take_along_axis(room, order, axis=1)
-    before = np.cumsum(room_sorted, axis=1) - room_sorted
-    give_sorted = np.clip(concession[:, None] - before, 0.0, room_sorted)
-    give = np.empty_like(give_sorted)
-    np.put_along_axis(give, order, give_sorted, axis=1)
-    share = np.divide(give, room, out=np.zeros_like(give), where=room > 0)
-    return ideal + np.sign(other_ideal - ideal) * share * distance
+    """Package (lanes x issues) worth 1 - concession to the giver under linear additive utility."""
+    lanes = np.arange(len(concession))
+    path = ConcessionPath(len(concession), ideal.shape[1])
+    path.update(lanes, ideal, weight, span, other_ideal, other_weight, other_span)
+    return path.package(concession, lanes)

@@ -6,7 +6,7 @@ import mesa
 import numpy as np
 
 from agents.domestic import DomesticActor, Ratifier, aggregate_mandate
-from agents.logrolling import logroll
+from agents.logrolling import ConcessionPath
 from agents.tactics import faratin_target, reciprocated, rubinstein_share, trust_scaled
 from sim.scenario import Party as PartySpec
 
@@ -52,14 +52,32 @@ class Party(mesa.Agent):
         self.last_seen = np.full(lanes, np.nan)
         self.opponent_gain = np.zeros(lanes)
         self.opponent: Party = self
-        self.update_mandate()
+        self.ideal = np.zeros((lanes, len(issues)))  # mandate: set by update_mandate
+        self.weight = np.zeros((lanes, len(issues)))
+        self.span = np.ones((lanes, len(issues)))
+        self.path = ConcessionPath(lanes, len(issues))  # set by update_path
 
-    def update_mandate(self) -> None:
+    def update_mandate(self, idx: np.ndarray) -> None:
         """Recompute ideal package, issue weights and utility spans from the domestic actors."""
-        ideal, self.weight = aggregate_mandate(self.actors, self.model.dropped)
+        ideal, weight = aggregate_mandate(self.actors, self.model.dropped, idx)
         lo, hi = self.model.issue_lo, self.model.issue_hi
-        self.ideal = np.clip(ideal, lo, hi)
-        self.span = np.maximum(self.ideal - lo, hi - self.ideal)
+        ideal = np.clip(ideal, lo, hi)
+        self.ideal[idx] = ideal
+        self.weight[idx] = weight
+        self.span[idx] = np.maximum(ideal - lo, hi - ideal)
+
+    def update_path(self, idx: np.ndarray) -> None:
+        """Rebuild the logrolling path toward the opponent, once both mandates are current."""
+        other = self.opponent
+        self.path.update(
+            idx,
+            self.ideal[idx],
+            self.weight[idx],
+            self.span[idx],
+            other.ideal[idx],
+            other.weight[idx],
+            other.span[idx],
+        )
 
     def utility(self, package: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Linear additive utility of packages (one row per lane in `idx`)."""
@@ -102,16 +120,7 @@ class Party(mesa.Agent):
         )
         standing = np.where(self.has_offer[idx], self.utility(self.offer[idx], idx), 1.0)
         aim = np.clip(np.minimum(aim, standing), floor, 1.0)  # concessions are not withdrawn
-        other = self.opponent
-        package = logroll(
-            1.0 - aim,
-            self.ideal[idx],
-            self.weight[idx],
-            self.span[idx],
-            other.ideal[idx],
-            other.weight[idx],
-            other.span[idx],
-        )
+        package = self.path.package(1.0 - aim, idx)
         self.offer[idx] = self.limit_technical(package, idx)
         self.has_offer[idx] = True
 

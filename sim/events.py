@@ -76,7 +76,13 @@ def fire(model, week: int) -> None:
         model.fired_count[idx, e] += 1
         for effect in trig.effects:
             apply(model, effect, idx)
-        model.mandates_stale = True
+            if moves_mandate(effect):
+                model.mandate_stale[idx] = True
+
+
+def moves_mandate(effect: Effect) -> bool:
+    """True for effects on what a mandate is built from: domestic actors, or the agenda."""
+    return effect.op == "drop" or ".actors." in effect.target
 
 
 def apply(model, effect: Effect, idx: np.ndarray) -> None:

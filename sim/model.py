@@ -52,11 +52,12 @@ class NegotiationModel(mesa.Model):
         self.triggers = compile_events(scenario, self.clock)
         self.fired_week = np.full((lanes, len(self.triggers)), -1, dtype=np.int32)
         self.fired_count = np.zeros((lanes, len(self.triggers)), dtype=np.int32)
-        self.mandates_stale = False
+        self.mandate_stale = np.zeros(lanes, dtype=bool)  # lanes whose actors or agenda changed
         self.order = [Party(self, key, scenario.parties[key]) for key in scenario.party_names()]
         self.party = {p.key: p for p in self.order}
         first, second = self.order
         first.opponent, second.opponent = second, first
+        self._update_mandates(np.arange(lanes))
         self.week = 0
         self._init_outcomes(trace)
 
@@ -80,17 +81,27 @@ class NegotiationModel(mesa.Model):
         for party in self.order:
             party.elapsed += self.clock.boost[week]
         self._deadline(week)
-        if self.mandates_stale:
-            for party in self.order:
-                party.update_mandate()
-            self.mandates_stale = False
+        stale = np.flatnonzero(self.mandate_stale)
+        if stale.size:
+            self._update_mandates(stale)
+            self.mandate_stale[stale] = False
         if self.clock.bargaining[week]:
             self._bargain(week)
-        self._record(week)
+        if self.clock.bargaining[week] or week in (0, self.clock.deadline_week):
+            self._record(week)
+        else:  # outside sessions no offer moves and no lane settles: last week's picture stands
+            self._repeat_record(week)
         for party in self.order:
             party.elapsed += 1.0
         self.week += 1
         self.running = self.week < self.clock.weeks and bool(self.active.any())
+
+    def _update_mandates(self, idx: np.ndarray) -> None:
+        """Both mandates from the domestic actors in lanes `idx`, then both logrolling paths."""
+        for party in self.order:
+            party.update_mandate(idx)
+        for party in self.order:
+            party.update_path(idx)
 
     def _deadline(self, week: int) -> None:
         """Hard deadline: talks end at expiry. Soft: each party's perceived deadline moves out."""
@@ -145,10 +156,19 @@ class NegotiationModel(mesa.Model):
                 k = self.trace_lanes
                 self.trace[week, p] = np.where(party.has_offer[:k, None], party.offer[:k], np.nan)
 
+    def _repeat_record(self, week: int) -> None:
+        """Copy the previous week's histograms and traced offers (nothing moved since)."""
+        self.offer_hist[:, week] = self.offer_hist[:, week - 1]
+        if self.trace is not None:
+            self.trace[week] = self.trace[week - 1]
+
     def run(self) -> ChunkResult:
         """Play the talks from start to horizon (or until every lane has settled)."""
         while self.running:
             self.step()
+        # Mesa 3.3 keeps every model alive in a class-level agent-id counter (mesa issue #3179):
+        # forget this one, or each chunk a worker runs stays in memory.
+        mesa.Agent._ids.pop(self, None)
         return self.result()
 
     def result(self) -> ChunkResult:
