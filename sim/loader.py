@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -10,29 +9,41 @@ from typing import Any, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sim.scenario import Scenario
+from sim.scenario import PathError, Scenario, did_you_mean
 
 MAX_FILE_BYTES = 2_000_000
+MAX_VALUES = 100_000  # keys and items once aliases are expanded: stops "billion laughs" files
 Location = tuple[str, int | None]  # (file, line)
+Override = str | tuple[str, str]  # "key.path=value", or (how the user wrote it, "key.path=value")
 
 
 class ScenarioError(Exception):
     """A bad scenario, told in one line: where, which key, what is wrong."""
 
 
-def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
-    """Load a scenario file, following `extends:` and applying `key.path=value` overrides."""
+def load_scenario(path: str | Path, overrides: Iterable[Override] = ()) -> Scenario:
+    """Load a scenario file, following `extends:` and applying `key.path=value` overrides.
+
+    An override may be given as (shown, item), e.g. ("--reps 5", "replications=5"), so that
+    errors quote what the user typed.
+    """
     path = Path(path)
     data, lines = _load_tree(path, ())
     set_paths: dict[tuple[str, ...], str] = {}
-    for item in overrides:
-        key, value = parse_override(item)
-        apply_override(data, key, value, item)
-        set_paths[key] = item
+    for entry in overrides:
+        shown, item = entry if isinstance(entry, tuple) else (f"--set {entry}", entry)
+        try:
+            key, value = parse_override(item)
+            apply_override(data, key, value, item)
+        except ScenarioError as err:
+            raise ScenarioError(shown + str(err).removeprefix(f"--set {item}")) from None
+        set_paths[key] = shown
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError(_explain(err, lines, set_paths, str(path))) from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: values nested too deeply") from None
 
 
 def parse_override(item: str) -> tuple[tuple[str, ...], Any]:
@@ -45,8 +56,11 @@ def parse_override(item: str) -> tuple[tuple[str, ...], Any]:
         raise ScenarioError(f"--set {item}: empty part in key path '{key}'")
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
-        raise ScenarioError(f"--set {item}: value '{raw}' is not valid YAML") from None
+    except yaml.MarkedYAMLError as err:
+        what = (err.problem or err.context or "invalid YAML").strip()
+        raise ScenarioError(f"--set {item}: value is not valid YAML: {what}") from None
+    except (yaml.YAMLError, RecursionError):
+        raise ScenarioError(f"--set {item}: value is not valid YAML") from None
     if value is None:
         raise ScenarioError(f"--set {item}: missing value")
     return parts, value
@@ -55,21 +69,27 @@ def parse_override(item: str) -> tuple[tuple[str, ...], Any]:
 def apply_override(data: dict, key: tuple[str, ...], value: Any, item: str) -> None:
     """Set `value` at `key` in the raw document; the parent mapping must exist."""
     node: Any = data
-    for depth, part in enumerate(key[:-1]):
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-            continue
-        if not isinstance(node, dict) or part not in node:
-            where = ".".join(key[: depth + 1])
-            hint = _did_you_mean(part, node.keys() if isinstance(node, dict) else [])
-            raise ScenarioError(f"--set {item}: no key '{where}' in the scenario{hint}")
-        node = node[part]
-    if isinstance(node, list) and key[-1].isdigit() and int(key[-1]) < len(node):
-        node[int(key[-1])] = value
-    elif isinstance(node, dict):
-        node[key[-1]] = value
-    else:
-        raise ScenarioError(f"--set {item}: '{'.'.join(key[:-1])}' holds no keys")
+    for depth, part in enumerate(key):
+        where = ".".join(key[:depth]) or "the scenario"
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ScenarioError(
+                    f"--set {item}: '{where}' is a list of {len(node)}; "
+                    f"'{part}' is not an index 0..{len(node) - 1}"
+                )
+            index: Any = int(part)
+        elif isinstance(node, dict):
+            if part not in node and depth < len(key) - 1:
+                hint = did_you_mean(part, node.keys())
+                full = ".".join(key[: depth + 1])
+                raise ScenarioError(f"--set {item}: no key '{full}' in the scenario{hint}")
+            index = part
+        else:
+            raise ScenarioError(f"--set {item}: '{where}' holds no keys")
+        if depth == len(key) - 1:
+            node[index] = value
+        else:
+            node = node[index]
 
 
 def _load_tree(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[tuple, Location]]:
@@ -82,11 +102,11 @@ def _load_tree(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[tuple, L
     parent = data.get("extends")
     if parent is None:
         return data, lines
+    line = lines[("extends",)][1]
     if not isinstance(parent, str) or not parent.strip():
-        raise ScenarioError(f"{path}:{lines.get(('extends',), (0, '?'))[1]}: extends: not a path")
+        raise ScenarioError(f"{path}:{line}: extends: expected a file name, got {parent!r}")
     parent_path = path.parent / parent
     if not parent_path.is_file():
-        line = lines[("extends",)][1]
         raise ScenarioError(f"{path}:{line}: extends: parent file '{parent}' not found")
     base, base_lines = _load_tree(parent_path, (*chain, resolved))
     return _merge(base, data), {**base_lines, **lines}
@@ -94,9 +114,14 @@ def _load_tree(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[tuple, L
 
 def _read_yaml(path: Path) -> tuple[dict, dict[tuple, Location]]:
     """Parse one YAML file with the safe loader; reject duplicates, tags and non-mappings."""
+    if path.is_dir():
+        raise ScenarioError(f"{path}: is a folder, not a scenario file")
     if not path.is_file():
         raise ScenarioError(f"{path}: no such file")
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot read ({err.strerror})") from None
     if len(raw) > MAX_FILE_BYTES:
         raise ScenarioError(f"{path}: file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
     try:
@@ -105,29 +130,34 @@ def _read_yaml(path: Path) -> tuple[dict, dict[tuple, Location]]:
         raise ScenarioError(f"{path}: not a text file (not UTF-8)") from None
     if "\x00" in text:
         raise ScenarioError(f"{path}: not a text file (contains NUL bytes)")
+    lines: dict[tuple, Location] = {}
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is None:
+            raise ScenarioError(f"{path}: file is empty")
+        if not isinstance(node, yaml.MappingNode):
+            kind = "list" if isinstance(node, yaml.SequenceNode) else "single value"
+            raise ScenarioError(f"{path}: top level must be a mapping of keys, not a {kind}")
+        _index_lines(node, (), str(path), lines)
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = f":{mark.line + 1}" if mark else ""
-        what = (err.problem or err.context or "invalid YAML").strip()
+        what = " ".join((err.problem or err.context or "invalid YAML").split())
         raise ScenarioError(f"{path}{line}: YAML error: {what}") from None
     except yaml.YAMLError as err:
-        raise ScenarioError(f"{path}: YAML error: {err}") from None
-    if data is None:
-        raise ScenarioError(f"{path}: file is empty")
-    if not isinstance(data, dict):
-        raise ScenarioError(
-            f"{path}: top level must be a mapping of keys, not {type(data).__name__}"
-        )
-    lines: dict[tuple, Location] = {}
-    _index_lines(node, (), str(path), lines)
+        raise ScenarioError(f"{path}: YAML error: {' '.join(str(err).split())}") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: YAML error: values nested too deeply") from None
     return data, lines
 
 
 def _index_lines(node: yaml.Node, prefix: tuple, file: str, out: dict[tuple, Location]) -> None:
     """Record the line of every key; a key given twice in one mapping is an error."""
+    if len(out) > MAX_VALUES:
+        raise ScenarioError(
+            f"{file}: more than {MAX_VALUES:,} keys and items once aliases (*name) are expanded"
+        )
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
@@ -160,18 +190,23 @@ def _explain(err: ValidationError, lines: dict, set_paths: dict, file: str) -> s
     """Turn the first pydantic error into 'file:line: key.path: message'."""
     first = err.errors()[0]
     loc = tuple(first["loc"])
-    msg = _message(first, loc)
-    for key, item in set_paths.items():
-        if loc[: len(key)] == key or key == loc[: len(key)]:
-            return f"--set {item}: {_dotted(loc)}: {msg}"
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, PathError):
+        loc, msg = (*loc, *cause.path), str(cause)
+    else:
+        msg = _message(first, loc)
+    for key, shown in set_paths.items():
+        if tuple(map(str, loc[: len(key)])) == key:
+            return f"{shown}: {_dotted(loc)}: {msg}"
     where = _locate(loc, lines, file)
     return f"{where}: {_dotted(loc)}: {msg}" if loc else f"{where}: {msg}"
 
 
 def _message(error: dict, loc: tuple) -> str:
+    """The pydantic message, shortened, with the offending value where it is small."""
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "unknown key" + _did_you_mean(str(loc[-1]), _fields_at(loc[:-1]))
+        return "unknown key" + did_you_mean(str(loc[-1]), _fields_at(loc[:-1]))
     if kind == "missing":
         return "required key is missing"
     text = error["msg"]
@@ -219,11 +254,6 @@ def _unwrap(annotation: Any) -> Any:
     if get_origin(annotation) not in (dict, list, tuple) and len(args) == 1:
         return args[0]
     return annotation
-
-
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _dotted(loc: tuple) -> str:

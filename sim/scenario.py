@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+from collections.abc import Iterable
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -16,10 +18,24 @@ TACTIC_ATTRS = ("beta", "noise", "reciprocity", "trust_sensitivity", "discount")
 RATIFIER_ATTRS = ("centre", "spread")
 
 
-class Strict(BaseModel):
-    """Base for every block: unknown keys are errors, not silently ignored."""
+class PathError(ValueError):
+    """A validation failure at `path` below the block that raises it, so the loader finds its line."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def did_you_mean(word: str, choices: Iterable[object]) -> str:
+    """' (did you mean 'x'?)' for the closest of `choices`, or '' when none is close."""
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class Strict(BaseModel):
+    """Base for every block: unknown keys are errors, NaN and infinities are refused."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=False, allow_inf_nan=False)
 
 
 class Session(Strict):
@@ -60,17 +76,19 @@ class Calendar(Strict):
     @model_validator(mode="after")
     def _dates_in_order(self) -> Calendar:
         if self.deadline <= self.start:
-            raise ValueError(f"deadline {self.deadline} is not after start {self.start}")
+            raise PathError(("deadline",), f"{self.deadline} is not after start {self.start}")
         if self.horizon < self.deadline:
-            raise ValueError(f"horizon {self.horizon} is before the deadline {self.deadline}")
+            raise PathError(("horizon",), f"{self.horizon} is before the deadline {self.deadline}")
         if (self.horizon - self.start).days > 20 * 366:
-            raise ValueError("horizon is more than 20 years after start")
-        for kind, items in (("session", self.sessions), ("summit", self.summits)):
-            for item in items:
-                day = item.start if isinstance(item, Session) else item.date
+            raise PathError(("horizon",), "more than 20 years after start")
+        for kind, items in (("sessions", self.sessions), ("summits", self.summits)):
+            for k, item in enumerate(items):
+                key = "start" if isinstance(item, Session) else "date"
+                day = getattr(item, key)
                 if not self.start <= day <= self.horizon:
-                    raise ValueError(
-                        f"{kind} '{item.name}' on {day} is outside {self.start} .. {self.horizon}"
+                    raise PathError(
+                        (kind, k, key),
+                        f"'{item.name}' on {day} is outside {self.start} .. {self.horizon}",
                     )
         return self
 
@@ -91,10 +109,12 @@ class Issue(Strict):
     @model_validator(mode="after")
     def _range(self) -> Issue:
         if self.max <= self.min:
-            raise ValueError(f"max {self.max} is not above min {self.min}")
-        for value in [self.off_table, *self.anchors]:
-            if value is not None and not self.min <= value <= self.max:
-                raise ValueError(f"value {value} is outside {self.min} .. {self.max}")
+            raise PathError(("max",), f"{self.max} is not above min {self.min}")
+        if self.off_table is not None and not self.min <= self.off_table <= self.max:
+            raise PathError(("off_table",), f"{self.off_table} is outside {self.min} .. {self.max}")
+        for value in self.anchors:
+            if not self.min <= value <= self.max:
+                raise PathError(("anchors",), f"{value} is outside {self.min} .. {self.max}")
         return self
 
     @property
@@ -175,11 +195,11 @@ class Effect(Strict):
     @model_validator(mode="after")
     def _value_matches_op(self) -> Effect:
         if self.op == "drop" and self.value is not None:
-            raise ValueError("op 'drop' takes no value")
+            raise PathError(("value",), "op 'drop' takes no value")
         if self.op != "drop" and self.value is None:
-            raise ValueError(f"op '{self.op}' needs a value")
+            raise PathError(("op",), f"op '{self.op}' needs a value")
         if isinstance(self.value, dt.date) and self.op != "set":
-            raise ValueError("a date value only works with op 'set'")
+            raise PathError(("value",), "a date value only works with op 'set'")
         return self
 
 
@@ -200,7 +220,7 @@ class Event(Strict):
         if (self.date is None) == (self.hazard is None):
             raise ValueError("give exactly one of 'date' (scheduled) or 'hazard' (random)")
         if self.window is not None and self.window[1] < self.window[0]:
-            raise ValueError("window ends before it starts")
+            raise PathError(("window",), "window ends before it starts")
         return self
 
 
@@ -229,38 +249,50 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
         if self.first_mover not in self.parties:
-            raise ValueError(f"first_mover '{self.first_mover}' is not one of {list(self.parties)}")
+            raise PathError(
+                ("first_mover",), f"'{self.first_mover}' is not one of {list(self.parties)}"
+            )
         for pname, party in self.parties.items():
             self._check_actors(pname, party)
         for ename, event in self.events.items():
-            for effect in event.effects:
-                check_target(self, effect, f"events.{ename}")
+            for k, effect in enumerate(event.effects):
+                try:
+                    check_target(self, effect)
+                except ValueError as err:
+                    raise PathError(("events", ename, "effects", k, "target"), str(err)) from None
         return self
 
     def _check_actors(self, pname: str, party: Party) -> None:
         total = 0.0
         for aname, actor in party.actors.items():
-            where = f"parties.{pname}.actors.{aname}"
+            where = ("parties", pname, "actors", aname)
             for key in ("positions", "salience"):
                 for issue in getattr(actor, key):
                     if issue not in self.issues:
-                        raise ValueError(f"{where}.{key}: unknown issue '{issue}'")
+                        hint = did_you_mean(issue, self.issues)
+                        raise PathError((*where, key, issue), f"unknown issue '{issue}'{hint}")
             for issue, value in actor.positions.items():
                 spec = self.issues[issue]
                 if not spec.min <= value <= spec.max:
-                    raise ValueError(
-                        f"{where}.positions.{issue}: {value} is outside {spec.min} .. {spec.max}"
+                    raise PathError(
+                        (*where, "positions", issue), f"{value} is outside {spec.min} .. {spec.max}"
                     )
             for issue, sal in actor.salience.items():
                 if sal > 0 and issue not in actor.positions:
-                    raise ValueError(f"{where}.salience.{issue}: salient issue has no position")
+                    raise PathError((*where, "salience", issue), "salient issue has no position")
                 total += actor.influence * sal
         if not total > 0:
-            raise ValueError(f"parties.{pname}: no actor has influence and salience on any issue")
+            raise PathError(
+                ("parties", pname, "actors"),
+                "influence x salience is zero for every actor and issue: no mandate",
+            )
         for issue in self.issues:
             weight = sum(a.influence * a.salience.get(issue, 0.0) for a in party.actors.values())
             if weight == 0:
-                raise ValueError(f"parties.{pname}: no actor has a position on issue '{issue}'")
+                raise PathError(
+                    ("parties", pname, "actors"),
+                    f"no actor with influence gives issue '{issue}' any salience",
+                )
 
     def issue_names(self) -> list[str]:
         """Issue names in their fixed order (the column order of every array)."""
@@ -272,12 +304,10 @@ class Scenario(Strict):
         return [self.first_mover, *other]
 
 
-def check_target(scn: Scenario, effect: Effect, where: str) -> None:
+def check_target(scn: Scenario, effect: Effect) -> None:
     """Raise ValueError unless the effect's dotted path names something events can change."""
-    parts = effect.target.split(".")
-    ok = _target_ok(scn, parts, effect)
-    if not ok:
-        raise ValueError(f"{where}: effect target '{effect.target}' {_target_hint(effect)}")
+    if not _target_ok(scn, effect.target.split("."), effect):
+        raise ValueError(f"'{effect.target}' {_target_hint(effect)}")
 
 
 def _target_ok(scn: Scenario, parts: list[str], effect: Effect) -> bool:
