@@ -275,6 +275,7 @@ def events_figure(summary: dict) -> go.Figure | None:
     fig.update_layout(
         title="Events: how often each fired, and what followed (bars: 95% intervals)",
         barmode="group",
+        xaxis_title="event (as named in the scenario)",
         yaxis_title="share of replications",
         yaxis_range=[0, 1.05],
     )
