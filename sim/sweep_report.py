@@ -43,6 +43,7 @@ def line_figure(table: pd.DataFrame, param: str) -> go.Figure:
             go.Scatter(
                 x=x + x[::-1],
                 y=frame[f"{name}_high"].tolist() + frame[f"{name}_low"].tolist()[::-1],
+                mode="lines",
                 fill="toself",
                 fillcolor=f"rgba({r},{g},{b},0.2)",
                 line={"width": 0},
