@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import math
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -341,7 +341,7 @@ def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.Da
     meta = {
         "seed": scenario.seed,
         "replications": f"{scenario.replications:,}",
-        "run": f"{store.now()[:16].replace('T', ' ')} UTC",
+        "run": store.now(),
     }
     return write_page(
         out / "report.html",
@@ -353,6 +353,18 @@ def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.Da
         yaml.safe_dump(scenario.model_dump(mode="json", exclude_none=True), sort_keys=False),
         appendix_title="What went in: the resolved scenario (YAML, after extends: and --set)",
     )
+
+
+def readable_time(value: object) -> str:
+    """An ISO timestamp as 'YYYY-MM-DD HH:MM UTC' for a header; anything else as text."""
+    text = str(value)
+    if len(text) >= 19 and text[10] == "T":
+        try:
+            stamp = datetime.fromisoformat(text).astimezone(UTC)
+        except ValueError:
+            return text
+        return f"{stamp:%Y-%m-%d %H:%M} UTC"
+    return text
 
 
 def write_page(
@@ -373,7 +385,9 @@ def write_page(
     js = path.parent / PLOTLY_JS
     if not js.exists():
         store.write_atomic(js, get_plotlyjs())
-    meta_html = " &middot; ".join(f"{k}: <b>{html.escape(str(v))}</b>" for k, v in meta.items())
+    meta_html = " &middot; ".join(
+        f"{k}: <b>{html.escape(readable_time(v))}</b>" for k, v in meta.items()
+    )
     table = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in headline
     )

@@ -87,6 +87,10 @@ def open_and_check(context, report: Path, screenshot: Path) -> tuple[object, lis
         for trace in fig["traces"]:
             assert trace["drawable"] > 0, f"{fig['title']!r}: trace {trace['name']!r} drew nothing"
         assert fig["lines"] + fig["markers"] + fig["bars"] + fig["heatmaps"] > 0, fig["title"]
+    header = page.inner_text("p.meta")
+    assert "negsim: " in header and "seed: " in header, header
+    assert page.locator("table.headline tr").count() > 0
+    assert page.locator("figcaption").count() == len(figures)
     assert screenshot.stat().st_size > 10_000
     return page, figures
 
