@@ -41,7 +41,7 @@ def load(path: Path, overrides: list[str] | None = None):
 
 @app.command()
 def run(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    scenario: Annotated[Path | None, typer.Argument(help="Scenario YAML file.")] = None,
     reps: Annotated[
         int | None, typer.Option(help="Replications (default: the scenario's).")
     ] = None,
@@ -55,18 +55,38 @@ def run(
     png: Annotated[
         bool, typer.Option("--png", help="Also save each figure as a PNG (needs Chromium).")
     ] = False,
+    chunk: Annotated[
+        int | None,
+        typer.Option(help="Lanes per chunk (default 10,000): the unit saved and resumed; "
+                     "part of the seed, so keep it to reproduce a run."),
+    ] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="Finish an interrupted run in this results folder.")
+    ] = None,
 ) -> None:
     """Run a Monte Carlo ensemble of a scenario and write a results folder with report.html."""
-    overrides = list(set_ or [])
+    if resume is not None:
+        given = [scenario, reps, seed, set_, out, chunk, trace or None]
+        if any(g is not None for g in given):
+            fail("--resume DIR takes no scenario and no options but --workers and --png")
+        _run(None, resume, 0, workers or os.cpu_count() or 1)
+        if png:
+            export_png(resume)
+        return
+    if scenario is None:
+        fail("give a scenario file, or --resume DIR")
+    overrides: list = list(set_ or [])
     if reps is not None:
-        overrides.append(f"replications={reps}")
+        overrides.append((f"--reps {reps}", f"replications={reps}"))
     if seed is not None:
-        overrides.append(f"seed={seed}")
+        overrides.append((f"--seed {seed}", f"seed={seed}"))
     scn = load(scenario, overrides)
     if trace < 0:
         fail("--trace must be 0 or more")
+    if chunk is not None and not 1 <= chunk <= 1_000_000:
+        fail(f"--chunk {chunk}: must be 1 to 1,000,000 lanes")
     folder = out or Path("results") / f"{scn.name}-{datetime.now():%Y%m%d-%H%M%S}"
-    _run(scn, folder, trace, workers or os.cpu_count() or 1)
+    _run(scn, folder, trace, workers or os.cpu_count() or 1, chunk)
     if png:
         export_png(folder)
 
@@ -83,15 +103,23 @@ def export_png(folder: Path) -> None:
     typer.echo(f"figures: {len(files)} PNG files in {folder / 'figures'}")
 
 
-def _run(scn, folder: Path, trace: int, workers: int) -> None:
+def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) -> None:
+    """Run `scn` into `folder` (or, with no scenario, resume the run in `folder`)."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
+    from sim.ensemble import CHUNK_LANES
     from sim.report import headline_rows
-    from sim.run import run_scenario
-    from sim.store import StoreError
+    from sim.run import RunFailed, chunks_on_disk, resume_run, run_scenario, unfinished_scenario
+    from sim.store import StoreError, read_manifest
 
+    resuming = scn is None
+    if resuming:
+        try:
+            scn = unfinished_scenario(folder)
+        except StoreError as err:
+            fail(str(err))
     console = Console()
     columns = [
         TextColumn("{task.description}"),
@@ -101,17 +129,31 @@ def _run(scn, folder: Path, trace: int, workers: int) -> None:
     ]
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(f"simulating {scn.name}", total=scn.replications)
+        advance = lambda lanes: progress.advance(task, lanes)  # noqa: E731
         try:
-            summary = run_scenario(
-                scn,
-                folder,
-                workers=workers,
-                trace=trace,
-                command=sys.argv,
-                on_chunk=lambda lanes: progress.advance(task, lanes),
-            )
+            if resuming:
+                summary = resume_run(folder, workers=workers, command=sys.argv, on_chunk=advance)
+            else:
+                summary = run_scenario(
+                    scn,
+                    folder,
+                    workers=workers,
+                    trace=trace,
+                    command=sys.argv,
+                    on_chunk=advance,
+                    chunk=chunk or CHUNK_LANES,
+                )
         except StoreError as err:
             fail(str(err))
+        except (RunFailed, KeyboardInterrupt) as err:
+            progress.stop()
+            kept = f"{chunks_on_disk(folder)} of {read_manifest(folder)['chunks']} chunks kept"
+            if isinstance(err, RunFailed):
+                typer.echo(f"error: {err}; {kept} in {folder}", err=True)
+            else:
+                typer.echo(f"interrupted: {kept} in {folder}", err=True)
+            typer.echo(f"finish with: negsim run --resume {folder}", err=True)
+            raise typer.Exit(code=1 if isinstance(err, RunFailed) else 130) from None
     table = Table(title=f"{scn.name}: {scn.replications:,} replications, seed {scn.seed}")
     table.add_column("measure")
     table.add_column("value (95% interval)")
@@ -278,6 +320,60 @@ def validate_theory(
     if failed:
         console.print(f"[bold red]{failed} check(s) failed[/]")
         raise typer.Exit(code=1)
+
+
+@app.command()
+def compare(
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Scenario YAML files and/or finished results folders.")
+    ],
+    reps: Annotated[
+        int | None, typer.Option(help="Replications (default: the first scenario's).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: the first scenario's).")] = None,
+    set_: SetOption = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Comparison folder (default: results/compare-TIME).")
+    ] = None,
+    workers: WorkersOption = 0,
+) -> None:
+    """Compare scenarios run with the same seed; write comparison.html and print differences."""
+    from rich.console import Console
+    from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
+    from sim.compare import CompareError, compare, gather, terminal_table, write_table
+    from sim.compare_report import write_comparison_report
+    from sim.loader import ScenarioError
+    from sim.store import StoreError
+
+    overrides = list(set_ or [])
+    overrides += [f"replications={reps}"] if reps is not None else []
+    overrides += [f"seed={seed}"] if seed is not None else []
+    folder = out or Path("results") / f"compare-{datetime.now():%Y%m%d-%H%M%S}"
+    console = Console()
+    columns = [
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,} lanes"),
+        TimeElapsedColumn(),
+    ]
+    try:
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("simulating", total=None)
+            entries = gather(
+                inputs,
+                folder,
+                overrides=overrides,
+                workers=workers or os.cpu_count() or 1,
+                command=sys.argv,
+                on_chunk=lambda lanes: progress.advance(task, lanes),
+            )
+    except (CompareError, ScenarioError, StoreError) as err:
+        fail(str(err))
+    figures = compare(entries)
+    write_table(folder, figures)
+    write_comparison_report(folder, entries, figures)
+    console.print(terminal_table(figures, entries))
+    console.print(f"results: {folder}  report: {folder / 'comparison.html'}")
 
 
 def main() -> None:

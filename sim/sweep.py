@@ -96,6 +96,7 @@ def start_sweep(
 ) -> list[dict[str, Any]]:
     """Check every design point, then lay out a fresh sweep folder (design, base, manifest)."""
     resolved = base.model_dump(mode="json", exclude_none=True)
+    resolved.pop("extends", None)  # already merged into the values
     params = [_typed(p, resolved) for p in params]
     points = design(params, method, samples, base.seed)
     for values in points:

@@ -219,4 +219,5 @@ def write_sweep_report(
         headline,
         sections(table, params, indices),
         table.to_string(max_rows=200),
+        appendix_title="The design points and their headline outputs",
     )

@@ -1,0 +1,284 @@
+"""Compare scenarios: run them with the same seed and replications (or read finished results
+folders), and set each headline figure beside the first scenario's with a 95% interval on the
+difference, so a reader sees whether a difference is more than chance."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import ValidationError
+
+from sim import store
+from sim.calendar import Clock
+from sim.loader import load_scenario
+from sim.outcomes import Z95, wilson
+from sim.scenario import Scenario
+
+GIVEN_SIGNED = " | signed"  # shares over signed lanes only, which differ between scenarios
+
+
+class CompareError(Exception):
+    """An input is neither a scenario file nor a finished results folder."""
+
+
+@dataclass
+class Entry:
+    """One compared scenario: its results folder, resolved scenario and per-lane outcomes."""
+
+    name: str
+    folder: Path
+    scenario: Scenario
+    runs: pd.DataFrame
+    timeline: pd.DataFrame
+
+    @property
+    def agreed(self) -> pd.DataFrame:
+        """Lanes that signed a treaty."""
+        return self.runs[self.runs["agreed"]]
+
+
+@dataclass
+class Figure:
+    """A headline figure of one scenario, and its difference to the first scenario."""
+
+    measure: str
+    scenario: str
+    estimate: float
+    low: float
+    high: float
+    share: bool  # a probability (shown in %) rather than a mean
+    diff: tuple[float, float, float] | None = None  # (difference, low, high) vs the first
+
+
+def read_folder(folder: Path, name: str | None = None) -> Entry:
+    """A finished results folder of `negsim run` (CompareError if it is not one)."""
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise CompareError(f"{folder}: not a results folder (no manifest.json)")
+    status = json.loads(manifest_path.read_text()).get("status")
+    if status != "complete":
+        raise CompareError(f"{folder}: run is {status}, not complete")
+    resolved = yaml.safe_load((folder / "scenario.yaml").read_text())
+    resolved.pop("extends", None)  # already merged; the parent need not sit beside the results
+    try:
+        scenario = Scenario.model_validate(resolved)
+    except ValidationError as err:
+        raise CompareError(f"{folder}/scenario.yaml: {err.errors()[0]['msg']}") from None
+    runs = pd.read_parquet(folder / "runs.parquet")
+    timeline = pd.read_parquet(folder / "timeline.parquet", columns=["date", "p_agreed"])
+    return Entry(name or scenario.name, folder, scenario, runs, timeline)
+
+
+def gather(
+    inputs: list[Path],
+    out: Path,
+    *,
+    overrides: list[str],
+    workers: int = 1,
+    command: list[str] | None = None,
+    on_chunk: Callable[[int], None] = lambda lanes: None,
+) -> list[Entry]:
+    """Read results folders and run scenario files (same seed and replications) under `out`."""
+    from sim.run import run_scenario
+
+    store.prepare_folder(out)
+    scenarios = {path: load_scenario(path, overrides) for path in inputs if not path.is_dir()}
+    first = next(iter(scenarios.values()), None)
+    common = [] if first is None else [f"seed={first.seed}", f"replications={first.replications}"]
+    entries: list[Entry] = []
+    names: set[str] = set()
+    for path in inputs:
+        if path.is_dir():
+            entry = read_folder(path)
+        else:
+            scenario = load_scenario(path, [*overrides, *common])
+            folder = out / "runs" / _unique(scenario.name, names)
+            run_scenario(scenario, folder, workers=workers, command=command, on_chunk=on_chunk)
+            entry = read_folder(folder)
+        entry.name = _unique(entry.name, names)
+        names.add(entry.name)
+        entries.append(entry)
+    return entries
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, k = name, 2
+    while candidate in taken:
+        candidate, k = f"{name}-{k}", k + 1
+    return candidate
+
+
+def newcombe(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float, float]:
+    """Difference p2 - p1 of two independent shares with Newcombe's hybrid score 95% interval."""
+    p1, l1, u1 = wilson(k1, n1)
+    p2, l2, u2 = wilson(k2, n2)
+    d = p2 - p1
+    return (d, d - math.hypot(p2 - l2, u1 - p1), d + math.hypot(u2 - p2, p1 - l1))
+
+
+def newcombe_paired(first: np.ndarray, second: np.ndarray) -> tuple[float, float, float]:
+    """Difference of shares on paired lanes (same seed) with Newcombe's method 10 interval.
+
+    Common random numbers make the lanes of two scenarios alike; pairing credits that, so a
+    true difference is seen at fewer replications than with independent samples.
+    """
+    n = len(first)
+    a = int((first & second).sum())
+    b = int((first & ~second).sum())
+    c = int((~first & second).sum())
+    d = n - a - b - c
+    p1, l1, u1 = wilson(a + b, n)
+    p2, l2, u2 = wilson(a + c, n)
+    denominator = math.sqrt(float(a + b) * (c + d) * (a + c) * (b + d))
+    phi = (a * d - b * c) / denominator if denominator > 0 else 0.0
+    diff = p2 - p1
+    down = (p2 - l2) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1) + (u1 - p1) ** 2
+    up = (u2 - p2) ** 2 - 2 * phi * (u2 - p2) * (p1 - l1) + (p1 - l1) ** 2
+    return (diff, diff - math.sqrt(max(down, 0.0)), diff + math.sqrt(max(up, 0.0)))
+
+
+def welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """Difference mean(b) - mean(a) with a normal 95% interval on unequal variances."""
+    if len(a) < 2 or len(b) < 2:
+        return (math.nan, math.nan, math.nan)
+    d = float(b.mean() - a.mean())
+    half = Z95 * math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+    return (d, d - half, d + half)
+
+
+def _shares(entry: Entry) -> dict[str, np.ndarray]:
+    """Per-lane successes behind each probability headline, over its trials."""
+    runs, scn = entry.runs, entry.scenario
+    deadline = Clock.from_calendar(scn.calendar).deadline_week
+    agreed = runs["agreed"].to_numpy()
+    found = {
+        "P(agreement before deadline)": agreed & (runs["agreed_week"].to_numpy() < deadline),
+        "P(agreement by horizon)": agreed,
+        "P(treaty ratified by both)": runs["in_force"].to_numpy(),
+    }
+    for party in scn.party_names():
+        label = f"P(ratified by {scn.parties[party].name}{GIVEN_SIGNED})"
+        found[label] = runs[f"ratified_{party}"].to_numpy()[agreed]
+    return found
+
+
+def _share_difference(
+    base: np.ndarray, other: np.ndarray, paired: bool
+) -> tuple[float, float, float]:
+    """Paired interval when the lanes line up (same seed, every lane), else independent."""
+    if paired and len(base) == len(other):
+        return newcombe_paired(base, other)
+    return newcombe(int(base.sum()), len(base), int(other.sum()), len(other))
+
+
+def _means(entry: Entry) -> dict[str, np.ndarray]:
+    """Per-lane values over signed treaties behind each mean headline."""
+    agreed, scn = entry.agreed, entry.scenario
+    found = {
+        f"mean utility to {scn.parties[p].name}": agreed[f"utility_{p}"].to_numpy()
+        for p in scn.party_names()
+    }
+    for name in scn.issues:
+        found[f"mean agreed {name}"] = agreed[f"package_{name}"].to_numpy()
+    return found
+
+
+def compare(entries: list[Entry]) -> list[Figure]:
+    """Every headline of every scenario, with its difference to the first scenario."""
+    figures: list[Figure] = []
+    shares = [_shares(e) for e in entries]
+    for measure in dict.fromkeys(m for s in shares for m in s):
+        for entry, found in zip(entries, shares, strict=True):
+            if measure not in found:
+                continue
+            lanes = found[measure]
+            est, low, high = wilson(int(lanes.sum()), len(lanes))
+            base = shares[0].get(measure)
+            diff = None
+            if base is not None and entry is not entries[0]:
+                same_seed = entry.scenario.seed == entries[0].scenario.seed
+                paired = same_seed and not measure.endswith(GIVEN_SIGNED)
+                diff = _share_difference(base, lanes, paired)
+            figures.append(Figure(measure, entry.name, est, low, high, True, diff))
+    means = [_means(e) for e in entries]
+    for measure in dict.fromkeys(m for s in means for m in s):
+        for entry, found in zip(entries, means, strict=True):
+            if measure not in found:
+                continue
+            values = found[measure]
+            mean = float(values.mean()) if len(values) else math.nan
+            half = (
+                Z95 * values.std(ddof=1) / math.sqrt(len(values)) if len(values) > 1 else math.nan
+            )
+            base = means[0].get(measure)
+            diff = welch(base, values) if base is not None and entry is not entries[0] else None
+            figures.append(Figure(measure, entry.name, mean, mean - half, mean + half, False, diff))
+    return figures
+
+
+def format_value(figure: Figure) -> str:
+    """'41.2% (39.0% - 43.4%)' or '0.612 (0.601 - 0.623)'."""
+    if math.isnan(figure.estimate):
+        return "-"
+    return f"{_fmt(figure.estimate, figure)} ({_fmt(figure.low, figure)} - {_fmt(figure.high, figure)})"
+
+
+def format_diff(figure: Figure) -> str:
+    """'+3.1 points (-0.2 to +6.4)' for shares; signed mean differences otherwise."""
+    if figure.diff is None or math.isnan(figure.diff[0]):
+        return ""
+    d, lo, hi = figure.diff
+    scale, unit = (100, " pts") if figure.share else (1, "")
+    digits = 1 if figure.share or abs(figure.estimate) >= 10 else 3
+    return f"{d * scale:+.{digits}f}{unit} ({lo * scale:+.{digits}f} to {hi * scale:+.{digits}f})"
+
+
+def _fmt(value: float, figure: Figure) -> str:
+    if figure.share:
+        return f"{value:.1%}"
+    return f"{value:,.1f}" if abs(figure.estimate) >= 10 else f"{value:.3f}"
+
+
+def terminal_table(figures: list[Figure], entries: list[Entry]):
+    """A rich table: one row per measure, one column per scenario, differences under values."""
+    from rich.table import Table
+
+    first = entries[0].name
+    table = Table(title=f"Headline figures (95% intervals); differences are to {first}")
+    table.add_column("measure")
+    for entry in entries:
+        table.add_column(entry.name)
+    cells: dict[str, dict[str, str]] = {}
+    for f in figures:
+        text = format_value(f) + (f"\n[dim]{format_diff(f)}[/]" if f.diff else "")
+        cells.setdefault(f.measure, {})[f.scenario] = text
+    for measure, row in cells.items():
+        table.add_row(measure, *(row.get(e.name, "-") for e in entries))
+    return table
+
+
+def write_table(out: Path, figures: list[Figure]) -> None:
+    """comparison.json: the headline figures and differences, for scripts."""
+    rows = [
+        {
+            "measure": f.measure,
+            "scenario": f.scenario,
+            "estimate": f.estimate,
+            "low": f.low,
+            "high": f.high,
+            **(
+                {}
+                if f.diff is None
+                else dict(zip(("diff", "diff_low", "diff_high"), f.diff, strict=True))
+            ),
+        }
+        for f in figures
+    ]
+    store.write_json(out / "comparison.json", rows)
