@@ -102,7 +102,7 @@ class PageLog:
 
 
 @contextmanager
-def chromium(width: int = 1280, height: int = 900) -> Iterator[Any]:
+def chromium(width: int = 1280, height: int = 900, scale: float = 1) -> Iterator[Any]:
     """A headless, offline browser context; anything not local is blocked and logged."""
     reason = why_unavailable()
     if reason:
@@ -115,7 +115,7 @@ def chromium(width: int = 1280, height: int = 900) -> Iterator[Any]:
         )
         try:
             context = browser.new_context(
-                viewport={"width": width, "height": height}, device_scale_factor=1
+                viewport={"width": width, "height": height}, device_scale_factor=scale
             )
             yield context
         finally:
@@ -154,7 +154,7 @@ def export_figures(report: Path, folder: Path) -> list[Path]:
     """Screenshot each figure of a report into folder/figure-NN.png; return the files."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    with chromium() as context:
+    with chromium(scale=2) as context:  # twice the pixels: sharp when printed or zoomed
         page, log = open_report(context, report)
         if log.errors:
             raise BrowserUnavailable(f"{report.name} did not render: {log.errors[0]}")
