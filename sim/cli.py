@@ -57,8 +57,10 @@ def run(
     ] = False,
     chunk: Annotated[
         int | None,
-        typer.Option(help="Lanes per chunk (default 10,000): the unit saved and resumed; "
-                     "part of the seed, so keep it to reproduce a run."),
+        typer.Option(
+            help="Lanes per chunk (default 10,000): the unit saved and resumed; "
+            "part of the seed, so keep it to reproduce a run."
+        ),
     ] = None,
     resume: Annotated[
         Path | None, typer.Option(help="Finish an interrupted run in this results folder.")
@@ -129,7 +131,10 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) 
     ]
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(f"simulating {scn.name}", total=scn.replications)
-        advance = lambda lanes: progress.advance(task, lanes)  # noqa: E731
+
+        def advance(lanes: int) -> None:
+            progress.advance(task, lanes)
+
         try:
             if resuming:
                 summary = resume_run(folder, workers=workers, command=sys.argv, on_chunk=advance)
@@ -153,7 +158,8 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) 
             else:
                 typer.echo(f"interrupted: {kept} in {folder}", err=True)
             typer.echo(f"finish with: negsim run --resume {folder}", err=True)
-            raise typer.Exit(code=1 if isinstance(err, RunFailed) else 130) from None
+            code = 1 if isinstance(err, RunFailed) else 128 + getattr(err, "signum", 2)
+            raise typer.Exit(code=code) from None
     table = Table(title=f"{scn.name}: {scn.replications:,} replications, seed {scn.seed}")
     table.add_column("measure")
     table.add_column("value (95% interval)")

@@ -7,6 +7,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 
 import numpy as np
 
+from sim.interrupt import ignore_stop_signals
 from sim.model import ChunkResult, NegotiationModel
 from sim.scenario import Scenario
 
@@ -34,7 +35,7 @@ def make_executor(workers: int, chunks: int) -> Executor | None:
     """A local process pool when it pays off; None means run in this process."""
     if workers <= 1 or chunks <= 1:
         return None
-    return ProcessPoolExecutor(max_workers=min(workers, chunks))
+    return ProcessPoolExecutor(max_workers=min(workers, chunks), initializer=ignore_stop_signals)
 
 
 def run_chunks(
@@ -45,9 +46,10 @@ def run_chunks(
     trace: int = 0,
     skip: Callable[[int], bool] = lambda index: False,
     window: int = 4,
+    chunk: int = CHUNK_LANES,
 ) -> Iterator[tuple[int, ChunkResult]]:
     """Yield (index, result) in chunk order; at most `window` chunks are in flight at once."""
-    sizes = chunk_sizes(replications)
+    sizes = chunk_sizes(replications, chunk)
     todo = [i for i in range(len(sizes)) if not skip(i)]
     if executor is None:
         for i in todo:

@@ -1,9 +1,18 @@
-"""One Monte Carlo run of a scenario into a results folder, chunk by chunk."""
+"""One Monte Carlo run of a scenario into a results folder, chunk by chunk, resumable.
+
+Each finished chunk is saved under `chunks/` (its lanes, then its weekly counts, each file
+written atomically); the counts file marks the chunk done. `runs.parquet`, `timeline.parquet`,
+`summary.json` and `report.html` are assembled from the chunks at the end, and only then does
+the manifest say `complete`. An interrupted run keeps its chunks; `resume_run` simulates only
+the missing ones, so the numbers are those of an uninterrupted run with the same seed.
+"""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +22,18 @@ import yaml
 
 from sim import report, store
 from sim.ensemble import CHUNK_LANES, chunk_sizes, make_executor, run_chunks
+from sim.interrupt import stop_on_signals
+from sim.loader import ScenarioError, load_scenario
 from sim.model import ChunkResult
 from sim.outcomes import Timeline, summarize
 from sim.scenario import Scenario
+
+CHUNKS = "chunks"  # sub-folder of finished chunks while a run is unfinished
+Progress = Callable[[int], None]  # called with the lanes just finished
+
+
+class RunFailed(Exception):
+    """A chunk raised (or its worker died); the finished chunks are kept for `--resume`."""
 
 
 def run_scenario(
@@ -25,66 +43,188 @@ def run_scenario(
     workers: int = 1,
     trace: int = 0,
     command: list[str] | None = None,
-    on_chunk: Callable[[int], None] = lambda lanes: None,
+    on_chunk: Progress = lambda lanes: None,
+    chunk: int = CHUNK_LANES,
 ) -> dict:
-    """Simulate `scenario.replications` lanes with `scenario.seed`; write every result file."""
-    started = time.perf_counter()
+    """Simulate `scenario.replications` lanes with `scenario.seed`; write every result file.
+
+    `chunk` lanes share one seed stream and are saved together: the unit of resuming. The
+    same seed and chunk give the same numbers on any number of workers.
+    """
+    if chunk < 1:
+        raise ValueError(f"chunk must be at least 1 lane, got {chunk}")
     store.prepare_folder(out)
-    resolved = scenario.model_dump(mode="json", exclude_none=True)
+    resolved = scenario.model_dump(mode="json", exclude_none=True, exclude={"extends"})
     store.write_atomic(out / "scenario.yaml", yaml.safe_dump(resolved, sort_keys=False))
     manifest = {
         "status": "running",
         "scenario": scenario.name,
         "seed": scenario.seed,
         "replications": scenario.replications,
-        "chunk_lanes": CHUNK_LANES,
+        "chunk_lanes": chunk,
+        "chunks": len(chunk_sizes(scenario.replications, chunk)),
         "workers": workers,
         "trace": trace,
         "command": command or [],
         "started": store.now(),
         "versions": store.versions(),
     }
-    store.write_json(out / "manifest.json", manifest)
-    runs = store.TableWriter(out / "runs.parquet")
-    timeline = Timeline(scenario)
-    sizes = chunk_sizes(scenario.replications)
-    executor = make_executor(workers, len(sizes))
+    return _complete(scenario, out, manifest, workers, on_chunk)
+
+
+def unfinished_scenario(out: Path) -> Scenario:
+    """The scenario of an unfinished results folder (StoreError if it cannot be resumed)."""
+    manifest = store.read_manifest(out)
+    if manifest.get("status") == "complete":
+        raise store.StoreError(f"{out}: this run is already complete; nothing to resume")
+    missing = [k for k in ("seed", "replications", "chunk_lanes", "trace") if k not in manifest]
+    if missing:
+        raise store.StoreError(f"{out / 'manifest.json'}: no '{missing[0]}'; cannot resume")
     try:
-        for index, chunk in run_chunks(
-            scenario, scenario.replications, scenario.seed, executor, trace
-        ):
-            runs.write(_lane_columns(index, chunk))
-            timeline.add(chunk)
-            if chunk.trace is not None:
-                _write_traces(out / "traces.parquet", chunk.trace, scenario, timeline)
-            on_chunk(sizes[index])
-        runs.close()
-    except BaseException:
-        runs.abandon()
-        store.write_json(out / "manifest.json", {**manifest, "status": "interrupted"})
+        scenario = load_scenario(out / "scenario.yaml")
+    except ScenarioError as err:
+        raise store.StoreError(f"cannot resume: {err}") from None
+    if (scenario.seed, scenario.replications) != (manifest["seed"], manifest["replications"]):
+        raise store.StoreError(
+            f"{out}: scenario.yaml and manifest.json disagree on seed or replications"
+        )
+    return scenario
+
+
+def resume_run(
+    out: Path,
+    *,
+    workers: int = 1,
+    command: list[str] | None = None,
+    on_chunk: Progress = lambda lanes: None,
+) -> dict:
+    """Finish an interrupted run in `out`, simulating only the chunks not yet on disk."""
+    scenario = unfinished_scenario(out)
+    manifest = store.read_manifest(out)
+    resumed = [*manifest.get("resumed", []), {"at": store.now(), "command": command or []}]
+    manifest.update(status="running", workers=workers, resumed=resumed)
+    manifest.pop("error", None)
+    return _complete(scenario, out, manifest, workers, on_chunk)
+
+
+def chunks_on_disk(out: Path) -> int:
+    """How many chunks of the run in `out` are finished and saved."""
+    return len(list((out / CHUNKS).glob("counts-*.npz")))
+
+
+def _complete(
+    scenario: Scenario, out: Path, manifest: dict, workers: int, on_chunk: Progress
+) -> dict:
+    """Simulate the missing chunks, assemble the result files, mark the folder complete."""
+    started = time.perf_counter()
+    store.write_json(out / "manifest.json", manifest)
+    (out / CHUNKS).mkdir(exist_ok=True)
+    sizes = chunk_sizes(scenario.replications, manifest["chunk_lanes"])
+    done = [i for i in range(len(sizes)) if _counts_path(out, i).is_file()]
+    executor = make_executor(workers, len(sizes) - len(done))
+    try:
+        with stop_on_signals():
+            timeline = Timeline(scenario)
+            for index in done:
+                timeline.add(_load_chunk(out, index))
+            on_chunk(sum(sizes[i] for i in done))
+            _simulate(scenario, out, manifest, set(done), executor, timeline, on_chunk)
+            simulated = time.perf_counter() - started
+            summary = _assemble(scenario, out, timeline, len(sizes))
+    except BaseException as err:
+        failed = {} if isinstance(err, KeyboardInterrupt) else {"error": str(err)}
+        store.write_json(out / "manifest.json", {**manifest, "status": "interrupted", **failed})
         raise
     finally:
         if executor is not None:
             executor.shutdown(cancel_futures=True)
-    simulated = time.perf_counter() - started
-    weekly = timeline.table()
-    _write_parquet(out / "timeline.parquet", weekly)
-    summary = summarize(_read_runs(out, scenario), timeline, scenario)
-    store.write_json(out / "summary.json", summary)
-    report.write_run_report(out, scenario, summary, weekly)
     manifest.update(
         status="complete",
         finished=store.now(),
         seconds={"simulate": round(simulated, 3), "total": round(time.perf_counter() - started, 3)},
     )
     store.write_json(out / "manifest.json", manifest)
+    shutil.rmtree(out / CHUNKS, ignore_errors=True)
     return summary
 
 
-def _lane_columns(index: int, chunk: ChunkResult) -> dict[str, np.ndarray]:
-    lanes = len(chunk.runs["agreed"])
-    lane = np.arange(lanes, dtype=np.int64) + index * CHUNK_LANES
-    return {"lane": lane, **chunk.runs}
+def _simulate(
+    scenario: Scenario,
+    out: Path,
+    manifest: dict,
+    done: set[int],
+    executor: Executor | None,
+    timeline: Timeline,
+    on_chunk: Progress,
+) -> None:
+    """Run every chunk not in `done`, saving each as soon as it finishes."""
+    chunk = manifest["chunk_lanes"]
+    sizes = chunk_sizes(scenario.replications, chunk)
+    results = run_chunks(
+        scenario,
+        scenario.replications,
+        scenario.seed,
+        executor,
+        manifest["trace"],
+        skip=done.__contains__,
+        chunk=chunk,
+    )
+    for index in (i for i in range(len(sizes)) if i not in done):
+        try:
+            _, result = next(results)
+        except Exception as err:
+            first = index * chunk
+            raise RunFailed(
+                f"chunk {index} (lanes {first}..{first + sizes[index] - 1}) failed: "
+                f"{type(err).__name__}: {err}"
+            ) from err
+        if result.trace is not None:
+            _write_traces(out / "traces.parquet", result.trace, scenario, timeline)
+        lanes = np.arange(sizes[index], dtype=np.int64) + index * chunk
+        store.write_table(_runs_path(out, index), {"lane": lanes, **result.runs})
+        store.write_arrays(
+            _counts_path(out, index), agreements=result.agreements, offer_hist=result.offer_hist
+        )
+        timeline.add(result)
+        on_chunk(sizes[index])
+
+
+def _assemble(scenario: Scenario, out: Path, timeline: Timeline, chunks: int) -> dict:
+    """Join the saved chunks into runs.parquet; write timeline, summary and report."""
+    runs = store.TableWriter(out / "runs.parquet")
+    try:
+        for index in range(chunks):
+            table = pq.read_table(_runs_path(out, index))
+            runs.write({name: table.column(name) for name in table.column_names})
+        runs.close()
+    except BaseException:
+        runs.abandon()
+        raise
+    weekly = timeline.table()
+    _write_parquet(out / "timeline.parquet", weekly)
+    summary = summarize(_read_runs(out, scenario), timeline, scenario)
+    store.write_json(out / "summary.json", summary)
+    report.write_run_report(out, scenario, summary, weekly)
+    return summary
+
+
+def _runs_path(out: Path, index: int) -> Path:
+    return out / CHUNKS / f"runs-{index:05d}.parquet"
+
+
+def _counts_path(out: Path, index: int) -> Path:
+    return out / CHUNKS / f"counts-{index:05d}.npz"
+
+
+def _load_chunk(out: Path, index: int) -> ChunkResult:
+    """A finished chunk read back from disk (its lanes and weekly counts)."""
+    table = pq.read_table(_runs_path(out, index))
+    with np.load(_counts_path(out, index), allow_pickle=False) as counts:
+        return ChunkResult(
+            runs={name: table.column(name).to_numpy() for name in table.column_names[1:]},
+            agreements=counts["agreements"],
+            offer_hist=counts["offer_hist"],
+        )
 
 
 def _read_runs(out: Path, scenario: Scenario) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -45,6 +46,35 @@ def write_atomic(path: Path, text: str) -> None:
 def write_json(path: Path, data: Any) -> None:
     """Atomic JSON file, human-readable."""
     write_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def write_table(path: Path, columns: dict[str, Any]) -> None:
+    """Atomic Parquet file of equal-length columns."""
+    tmp = path.with_name(f".{path.name}.partial")
+    pq.write_table(pa.table(columns), tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def write_arrays(path: Path, **arrays: np.ndarray) -> None:
+    """Atomic .npz file of named numpy arrays (read back with numpy.load)."""
+    tmp = path.with_name(f".{path.name}.partial")
+    with open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+    os.replace(tmp, path)
+
+
+def read_manifest(out: Path) -> dict:
+    """The manifest of an existing results folder, or StoreError saying why there is none."""
+    path = out / "manifest.json"
+    if not path.is_file():
+        raise StoreError(f"{out}: not a results folder (no manifest.json)")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise StoreError(f"{path}: unreadable ({err})") from None
+    if not isinstance(manifest, dict):
+        raise StoreError(f"{path}: not a manifest (expected a JSON object)")
+    return manifest
 
 
 def versions() -> dict[str, str]:
