@@ -137,7 +137,9 @@ def newcombe_paired(first: np.ndarray, second: np.ndarray) -> tuple[float, float
     p1, l1, u1 = wilson(a + b, n)
     p2, l2, u2 = wilson(a + c, n)
     denominator = math.sqrt(float(a + b) * (c + d) * (a + c) * (b + d))
-    phi = (a * d - b * c) / denominator if denominator > 0 else 0.0
+    excess = a * d - b * c  # Newcombe's continuity-corrected correlation of the two shares
+    excess = excess - n / 2 if excess > n / 2 else min(excess, 0)
+    phi = excess / denominator if denominator > 0 else 0.0
     diff = p2 - p1
     down = (p2 - l2) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1) + (u1 - p1) ** 2
     up = (u2 - p2) ** 2 - 2 * phi * (u2 - p2) * (p1 - l1) + (p1 - l1) ** 2
