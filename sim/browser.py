@@ -80,7 +80,7 @@ def why_unavailable() -> str | None:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return "Playwright is not installed (pip install playwright; no browser download needed)"
+        return "Playwright is not installed (pip install 'negsim[png]'; no browser download needed)"
     explicit = os.environ.get("NEGSIM_CHROMIUM")
     if explicit and find_chromium() is None:
         return f"NEGSIM_CHROMIUM={explicit} is not a file"
