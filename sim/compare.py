@@ -85,20 +85,24 @@ def gather(
     command: list[str] | None = None,
     on_chunk: Callable[[int], None] = lambda lanes: None,
 ) -> list[Entry]:
-    """Read results folders and run scenario files (same seed and replications) under `out`."""
+    """Read results folders and run scenario files under `out`, all with the first input's seed
+    and replications (unless --seed/--reps say otherwise), so their lanes pair up."""
     from sim.run import run_scenario
 
+    if len(inputs) < 2:
+        raise CompareError("give at least two scenarios or results folders to compare")
+    folders = {path: read_folder(path) for path in inputs if path.is_dir()}
+    scenarios = {path: load_scenario(path, overrides) for path in inputs if path not in folders}
+    lead = folders[inputs[0]].scenario if inputs[0] in folders else scenarios[inputs[0]]
+    common = [f"seed={lead.seed}", f"replications={lead.replications}", *overrides]
     store.prepare_folder(out)
-    scenarios = {path: load_scenario(path, overrides) for path in inputs if not path.is_dir()}
-    first = next(iter(scenarios.values()), None)
-    common = [] if first is None else [f"seed={first.seed}", f"replications={first.replications}"]
     entries: list[Entry] = []
     names: set[str] = set()
     for path in inputs:
-        if path.is_dir():
-            entry = read_folder(path)
+        if path in folders:
+            entry = folders[path]
         else:
-            scenario = load_scenario(path, [*overrides, *common])
+            scenario = load_scenario(path, common)
             folder = out / "runs" / _unique(scenario.name, names)
             run_scenario(scenario, folder, workers=workers, command=command, on_chunk=on_chunk)
             entry = read_folder(folder)

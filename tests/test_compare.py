@@ -63,15 +63,23 @@ def variant(tmp_path, baseline_path):
 def test_compare_runs_with_one_seed_and_reads_folders(baseline_path, variant, tmp_path):
     done = tmp_path / "done"
     ran = runner.invoke(
-        app, ["run", str(baseline_path), "--reps", "200", "--out", str(done), "--workers", "1"]
+        app, ["run", str(baseline_path), "--reps", "300", "--out", str(done), "--workers", "1"]
     )
     assert ran.exit_code == 0, ran.output
     out = tmp_path / "cmp"
     result = runner.invoke(
         app,
-        ["compare", str(done), str(baseline_path), str(variant), "--reps", "300", "--out",
-         str(out), "--workers", "1"],
-    )  # fmt: skip
+        [
+            "compare",
+            str(done),
+            str(baseline_path),
+            str(variant),
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (out / "comparison.html").is_file() and "firm_russia" in result.output
     manifests = [
@@ -85,6 +93,10 @@ def test_compare_runs_with_one_seed_and_reads_folders(baseline_path, variant, tm
     before = rows[rows["measure"] == "P(agreement before deadline)"].set_index("scenario")
     summary = json.loads((done / "summary.json").read_text())
     assert before.loc["baseline", "estimate"] == summary["p_agree_before_deadline"]["estimate"]
+    # the same seed and replications as the folder: the baseline run repeats it lane for lane
+    repeat = before.loc["baseline-2"]
+    assert repeat["diff"] == 0 and repeat["diff_low"] <= 0 <= repeat["diff_high"]
+    assert repeat["diff_high"] - repeat["diff_low"] < 0.03  # paired: far narrower than +-7 points
     for name in ("baseline-2", "firm_russia"):
         runs = pd.read_parquet(out / "runs" / name / "runs.parquet")
         share = (runs["agreed"] & (runs["agreed_week"] < 30)).mean()
