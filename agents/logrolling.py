@@ -15,10 +15,8 @@ class ConcessionPath:
     """
 
     def __init__(self, lanes: int, issues: int) -> None:
-        self.order = np.zeros((lanes, issues), dtype=np.intp)  # issues, cheapest first
         self.room = np.zeros((lanes, issues))  # utility lost by conceding an issue all the way
-        self.room_sorted = np.zeros((lanes, issues))  # the same, in conceding order
-        self.before = np.zeros((lanes, issues))  # utility given up before an issue's turn
+        self.before = np.zeros((lanes, issues))  # utility given up before an issue's turn comes
         self.ideal = np.zeros((lanes, issues))  # where the giver starts
         self.reach = np.zeros((lanes, issues))  # signed distance to the other side's ideal
 
@@ -40,19 +38,17 @@ class ConcessionPath:
         ratio = np.divide(cost, gain, out=np.full_like(cost, np.inf), where=gain > 0)
         order = np.argsort(ratio, axis=1, kind="stable")
         room_sorted = np.take_along_axis(room, order, axis=1)
-        self.order[idx] = order
+        before = np.empty_like(room)
+        np.put_along_axis(before, order, np.cumsum(room_sorted, axis=1) - room_sorted, axis=1)
         self.room[idx] = room
-        self.room_sorted[idx] = room_sorted
-        self.before[idx] = np.cumsum(room_sorted, axis=1) - room_sorted
+        self.before[idx] = before
         self.ideal[idx] = ideal
         self.reach[idx] = np.sign(other_ideal - ideal) * distance
 
     def package(self, concession: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Package (one row per lane in `idx`) worth 1 - concession to the giver."""
-        give_sorted = np.clip(concession[:, None] - self.before[idx], 0.0, self.room_sorted[idx])
-        give = np.empty_like(give_sorted)
-        np.put_along_axis(give, self.order[idx], give_sorted, axis=1)
         room = self.room[idx]
+        give = np.clip(concession[:, None] - self.before[idx], 0.0, room)
         share = np.divide(give, room, out=np.zeros_like(give), where=room > 0)
         return self.ideal[idx] + share * self.reach[idx]
 

@@ -7,6 +7,7 @@ import math
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pyarrow.parquet as pq
@@ -159,15 +160,21 @@ def offers_figure(weekly: pd.DataFrame, scenario: Scenario, summary: dict) -> go
 
 
 def agreed_values_figure(packages: pd.DataFrame, scenario: Scenario) -> go.Figure:
-    """Distribution of agreed values per issue."""
+    """Distribution of agreed values per issue.
+
+    Binned here, so the page holds 30 counts per issue rather than every agreed value.
+    """
     issues = list(scenario.issues.items())
     fig = make_subplots(
         rows=1, cols=len(issues), subplot_titles=[n for n, _ in issues], horizontal_spacing=0.04
     )
     for col, (name, spec) in enumerate(issues, start=1):
+        counts, edges = np.histogram(packages[f"package_{name}"], 30, (spec.min, spec.max))
         fig.add_trace(
             go.Histogram(
-                x=packages[f"package_{name}"],
+                x=(edges[:-1] + edges[1:]) / 2,
+                y=counts,
+                histfunc="sum",
                 xbins={"start": spec.min, "end": spec.max, "size": (spec.max - spec.min) / 30},
                 marker_color="#555",
                 showlegend=False,
