@@ -43,14 +43,12 @@ def agreement_overlay(entries: list[Entry]) -> go.Figure:
 
 
 def agreed_values_side_by_side(entries: list[Entry], sample: int = 3000) -> go.Figure:
-    """Distribution of agreed values per issue, scenarios side by side (violins)."""
-    issues: dict[str, str] = {}
+    """Distribution of agreed values per issue, scenarios side by side (box plots)."""
+    issues = {}
     for entry in entries:
-        issues |= {name: spec.unit for name, spec in entry.scenario.issues.items()}
-    fig = make_subplots(
-        rows=1, cols=len(issues), subplot_titles=[f"{n} ({u})" for n, u in issues.items()]
-    )
-    for col, name in enumerate(issues, start=1):
+        issues |= dict(entry.scenario.issues)
+    fig = make_subplots(rows=1, cols=len(issues), subplot_titles=list(issues))
+    for col, (name, spec) in enumerate(issues.items(), start=1):
         for k, entry in enumerate(entries):
             column = f"package_{name}"
             if column not in entry.runs:
@@ -60,24 +58,25 @@ def agreed_values_side_by_side(entries: list[Entry], sample: int = 3000) -> go.F
                 agreed.sample(min(len(agreed), sample), random_state=0) if len(agreed) else agreed
             )
             fig.add_trace(
-                go.Violin(
+                go.Box(
                     y=values,
                     name=entry.name,
                     legendgroup=entry.name,
                     showlegend=col == 1,
-                    line_color=scenario_colour(k),
-                    box_visible=True,
-                    meanline_visible=False,
-                    points=False,
+                    marker_color=scenario_colour(k),
+                    boxpoints=False,
                 ),
                 row=1,
                 col=col,
             )
+        pad = 0.02 * (spec.max - spec.min)
+        fig.update_yaxes(
+            range=[spec.min - pad, spec.max + pad], title_text=spec.unit, row=1, col=col
+        )
         fig.update_xaxes(showticklabels=False, row=1, col=col)
     fig.update_layout(
-        title="Agreed value per issue, over replications that signed",
-        height=420,
-        violinmode="group",
+        title="Agreed value per issue over replications that signed (box: middle half; whiskers: spread)",
+        height=440,
     )
     return fig
 
@@ -126,7 +125,7 @@ def write_comparison_report(out: Path, entries: list[Entry], figures: list[Figur
         ),
         (
             agreed_values_side_by_side(entries),
-            "Where signed treaties land on each issue; shifted violins mean a different deal, not only a different chance of one.",
+            "Where signed treaties land on each issue; shifted boxes mean a different deal, not only a different chance of one.",
         ),
         (
             bars(
@@ -139,7 +138,7 @@ def write_comparison_report(out: Path, entries: list[Entry], figures: list[Figur
         ),
         (
             bars(figures, ratification, entries, "Ratification (bars: 95% intervals)"),
-            "A treaty signed but not ratified is not in force: compare the last group.",
+            "First group: the chance a treaty enters into force; the others: ratification once signed.",
         ),
     ]
     meta = {
