@@ -284,7 +284,7 @@ def _sweep(folder: Path, workers: int, scheduler: str | None) -> None:
             console.print(f"interrupted; finish with: negsim sweep --resume {folder}")
             raise typer.Exit(code=130) from None
     seconds = time.perf_counter() - started
-    console.print(f"{len(table)} points on {pool.where} in {seconds:.1f} s")
+    console.print(f"{points} of {len(table)} points simulated on {pool.where} in {seconds:.1f} s")
     console.print(f"results: {folder}  report: {folder / 'sweep.html'}")
 
 

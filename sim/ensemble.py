@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 
 import numpy as np
 
-from sim.interrupt import ignore_stop_signals
+from sim.executors import local_pool
 from sim.model import ChunkResult, NegotiationModel
 from sim.scenario import Scenario
 
@@ -35,7 +35,7 @@ def make_executor(workers: int, chunks: int) -> Executor | None:
     """A local process pool when it pays off; None means run in this process."""
     if workers <= 1 or chunks <= 1:
         return None
-    return ProcessPoolExecutor(max_workers=min(workers, chunks), initializer=ignore_stop_signals)
+    return local_pool(min(workers, chunks))
 
 
 def run_chunks(

@@ -7,6 +7,8 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from sim.interrupt import ignore_stop_signals
+
 
 class ExecutorError(Exception):
     """The requested executor cannot be used (bad address, cluster unreachable)."""
@@ -22,8 +24,8 @@ class Pool:
 
 
 def local_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of local worker processes."""
-    return ProcessPoolExecutor(max_workers=workers)
+    """A pool of local worker processes; Ctrl-C reaches only the main process, which stops them."""
+    return ProcessPoolExecutor(max_workers=workers, initializer=ignore_stop_signals)
 
 
 @contextmanager

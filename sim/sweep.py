@@ -26,6 +26,7 @@ from sim import store
 from sim.designs import Param, design, parse_param, sobol_indices
 from sim.ensemble import CHUNK_LANES, chunk_sizes, run_chunk
 from sim.executors import Pool
+from sim.interrupt import stop_on_signals
 from sim.loader import ScenarioError, apply_override
 from sim.model import ChunkResult
 from sim.outcomes import Z95, Timeline, summarize, wilson
@@ -148,9 +149,10 @@ def run_sweep(
     manifest.update(status="running", where=pool.where)
     store.write_json(out / "manifest.json", manifest)
     try:
-        for index, runs, timeline, scenario in _simulate(base, points, todo, pool, on_progress):
-            _write_point(out, index, points[index], runs, timeline, scenario)
-            on_progress(1, 0)
+        with stop_on_signals():
+            for index, runs, timeline, scenario in _simulate(base, points, todo, pool, on_progress):
+                _write_point(out, index, points[index], runs, timeline, scenario)
+                on_progress(1, 0)
     except BaseException:
         store.write_json(out / "manifest.json", {**manifest, "status": "interrupted"})
         raise
