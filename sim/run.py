@@ -129,6 +129,8 @@ def _complete(
                 timeline.add(_load_chunk(out, index))
             on_chunk(sum(sizes[i] for i in done))
             _simulate(scenario, out, manifest, set(done), executor, timeline, on_chunk)
+            if executor is not None:
+                executor.shutdown()  # idle workers would hold their memory while we assemble
             simulated = time.perf_counter() - started
             summary = _assemble(scenario, out, timeline, len(sizes))
     except BaseException as err:
