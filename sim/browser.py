@@ -34,7 +34,7 @@ RENDERED = """() => {
 }"""
 
 # Per figure: its title; per trace the points given, those plotly could place (finite points,
-# non-empty histogram bins, finite heatmap cells), a histogram's total count and the trace's
+# non-empty histogram bins, finite heatmap cells, a box's points), a histogram's total count and the trace's
 # colour; the x of vertical lines; then the marks drawn into the SVG.
 FIGURE_STATS = """() => [...document.querySelectorAll('.plotly-graph-div')].map(g => ({
   title: (g._fullLayout.title && g._fullLayout.title.text) || '',
@@ -47,8 +47,9 @@ FIGURE_STATS = """() => [...document.querySelectorAll('.plotly-graph-div')].map(
       points: (t.x || t.y || t.z || []).length,
       drawable: cd.length && Array.isArray(cd[0].z)
         ? cd[0].z.flat().filter(Number.isFinite).length
-        : cd.filter(d => Number.isFinite(d.s) ? (!isHistogram || d.s > 0)
-          : Number.isFinite(d.x) && Number.isFinite(d.y)).length,
+        : cd.reduce((n, d) => n + (Array.isArray(d.pts) ? d.pts.length
+          : Number.isFinite(d.s) ? Number(!isHistogram || d.s > 0)
+          : Number(Number.isFinite(d.x) && Number.isFinite(d.y))), 0),
       counted: isHistogram ? cd.reduce((sum, bin) => sum + bin.s, 0) : null,
       colour: (t.line && t.line.color) || (t.marker && t.marker.color) || null,
     };
@@ -59,6 +60,7 @@ FIGURE_STATS = """() => [...document.querySelectorAll('.plotly-graph-div')].map(
     p => (p.getAttribute('d') || '').length > 2).length,
   markers: g.querySelectorAll('.scatterlayer path.point').length,
   bars: g.querySelectorAll('.barlayer path').length,
+  boxes: g.querySelectorAll('.boxlayer path.box, .violinlayer path.violin').length,
   heatmaps: g.querySelectorAll('.heatmaplayer image, .contourlayer path').length,
 }))"""
 

@@ -386,9 +386,11 @@ def write_page(
 ) -> Path:
     """Write an HTML report that loads plotly.js from its own folder (works offline).
 
-    The header always names the negsim version that wrote the page.
+    The header always names the negsim version and a date (when written, if meta has none).
     """
     meta = {**meta, "negsim": meta.get("negsim") or store.versions().get("negsim", "?")}
+    if all(readable_time(v) == str(v) for v in meta.values()):  # no date given: when written
+        meta["written"] = store.now()
     js = path.parent / PLOTLY_JS
     if not js.exists():
         store.write_atomic(js, get_plotlyjs())

@@ -40,7 +40,7 @@ def browser():
 def run_folder(tmp_path_factory, baseline_path) -> Path:
     """A small baseline run made by the CLI in its own process, as a user would, with --png."""
     out = tmp_path_factory.mktemp("browser") / "run"
-    negsim("run", str(baseline_path), "--reps", "400", "--out", str(out), "--workers", "1", "--png")
+    negsim("run", str(baseline_path), "--reps", "200", "--out", str(out), "--workers", "1", "--png")
     return out
 
 
@@ -72,6 +72,15 @@ def sweep_folders(tmp_path_factory, baseline_path) -> dict[str, Path]:
     return {"one": root / "one", "two": root / "two"}
 
 
+@pytest.fixture(scope="module")
+def comparison_folder(tmp_path_factory, baseline_path) -> Path:
+    """A tiny comparison of the baseline with the variant that drops the Iran linkage."""
+    out = tmp_path_factory.mktemp("compare") / "cmp"
+    variant = baseline_path.parent / "no_linkage.yaml"
+    negsim("compare", str(baseline_path), str(variant), "--reps", "100", "--out", str(out))
+    return out
+
+
 def open_and_check(context, report: Path, screenshot: Path) -> tuple[object, list[dict]]:
     """Open a report offline; assert it loaded only local files, logged no error, drew all."""
     page, log = open_report(context, report)
@@ -86,9 +95,12 @@ def open_and_check(context, report: Path, screenshot: Path) -> tuple[object, lis
         assert fig["traces"], f"no traces in {fig['title']!r}"
         for trace in fig["traces"]:
             assert trace["drawable"] > 0, f"{fig['title']!r}: trace {trace['name']!r} drew nothing"
-        assert fig["lines"] + fig["markers"] + fig["bars"] + fig["heatmaps"] > 0, fig["title"]
+        assert sum(fig[k] for k in ("lines", "markers", "bars", "boxes", "heatmaps")) > 0, fig[
+            "title"
+        ]
     header = page.inner_text("p.meta")
-    assert "negsim: " in header and "seed: " in header, header
+    assert "negsim: " in header and "seed" in header, header
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", header), header
     assert page.locator("table.headline tr").count() > 0
     assert page.locator("figcaption").count() == len(figures)
     assert screenshot.stat().st_size > 10_000
@@ -139,12 +151,11 @@ def test_run_report_draws_every_figure_from_its_results(browser, run_folder, tmp
         assert deadline in figure(figures, title)["vlines"], title
 
     text = page.inner_text("body")
-    for needed in (scenario.name, f"{scenario.seed}", "replications: 400", "negsim: "):
+    for needed in (scenario.name, f"{scenario.seed}", "replications: 200", "negsim: "):
         assert needed in text, needed
-    assert re.search(r"run: \d{4}-\d\d-\d\d \d\d:\d\d UTC", text)
     assert page.locator("details").count() == 1
     assert not page.locator("details").evaluate("d => d.open")
-    assert "replications: 400" in page.locator("details pre").text_content()
+    assert "replications: 200" in page.locator("details pre").text_content()
 
 
 def test_png_export_writes_one_image_per_figure(browser, run_folder):
@@ -178,3 +189,31 @@ def test_sweep_report_of_two_parameters_fills_every_heatmap_cell(browser, sweep_
     points = len(pd.read_parquet(folder / "sweep.parquet"))
     heatmaps = [t for f in figures for t in f["traces"] if t["type"] == "heatmap"]
     assert heatmaps and all(t["drawable"] == points == 9 for t in heatmaps)
+
+
+def test_comparison_report_draws_each_scenario_in_one_colour(browser, comparison_folder, tmp_path):
+    report = comparison_folder / "comparison.html"
+    _, figures = open_and_check(browser, report, tmp_path / "comparison.png")
+    runs = {
+        p.name: pd.read_parquet(p / "runs.parquet") for p in (comparison_folder / "runs").iterdir()
+    }
+    assert set(runs) == {"baseline", "no_linkage"}
+    weeks = {
+        len(pd.read_parquet(comparison_folder / "runs" / n / "timeline.parquet")) for n in runs
+    }
+
+    curves = figure(figures, "Probability that a treaty")["traces"]
+    assert sorted(t["name"] for t in curves) == sorted(runs)
+    assert {t["drawable"] for t in curves} == weeks
+
+    boxes = [t for t in figure(figures, "Agreed value per issue")["traces"] if t["type"] == "box"]
+    for trace in boxes:
+        assert trace["drawable"] == min(int(runs[trace["name"]]["agreed"].sum()), 3000)
+
+    colours = {}
+    for fig in figures:
+        for trace in fig["traces"]:
+            if trace["name"] in runs:
+                colours.setdefault(trace["name"], set()).add(trace["colour"])
+    assert all(len(c) == 1 for c in colours.values()), colours
+    assert colours["baseline"] != colours["no_linkage"]
