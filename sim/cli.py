@@ -224,12 +224,15 @@ def sweep(
     scheduler: SchedulerOption = None,
 ) -> None:
     """Sweep parameters of a scenario over a design; write sweep.parquet and sweep.html."""
+    from functools import partial
+
     from sim.designs import DesignError, SweepFile, is_sweep_file, load_sweep_file, parse_param
     from sim.executors import ExecutorError
     from sim.loader import ScenarioError
     from sim.store import StoreError
     from sim.sweep import SweepError, start_sweep
 
+    start = None  # a new sweep's folder is laid out once the workers are known to be there
     try:
         folder = resume
         if folder is None:
@@ -244,14 +247,14 @@ def sweep(
             scn = load(spec.scenario, overrides)
             params = spec.params + [parse_param(p) for p in param or []]
             folder = out or Path("results") / f"sweep-{scn.name}-{datetime.now():%Y%m%d-%H%M%S}"
-            method, samples = method or spec.method, samples or spec.samples
-            start_sweep(scn, params, folder, method=method, samples=samples, command=sys.argv)
-        _sweep(folder, workers or os.cpu_count() or 1, scheduler)
+            design = {"method": method or spec.method, "samples": samples or spec.samples}
+            start = partial(start_sweep, scn, params, folder, **design, command=sys.argv)
+        _sweep(folder, workers or os.cpu_count() or 1, scheduler, start)
     except (DesignError, ScenarioError, StoreError, ExecutorError, SweepError) as err:
         fail(str(err))
 
 
-def _sweep(folder: Path, workers: int, scheduler: str | None) -> None:
+def _sweep(folder: Path, workers: int, scheduler: str | None, start=None) -> None:
     import time
 
     from rich.console import Console
@@ -261,7 +264,6 @@ def _sweep(folder: Path, workers: int, scheduler: str | None) -> None:
     from sim.sweep import remaining, run_sweep
 
     console = Console()
-    points, lanes = remaining(folder)
     columns = [
         TextColumn("{task.description}"),
         BarColumn(),
@@ -270,6 +272,9 @@ def _sweep(folder: Path, workers: int, scheduler: str | None) -> None:
     ]
     started = time.perf_counter()
     with open_pool(workers, scheduler) as pool, Progress(*columns, console=console) as progress:
+        if start is not None:
+            start()
+        points, lanes = remaining(folder)
         point_bar = progress.add_task("points      ", total=points)
         lane_bar = progress.add_task("replications", total=lanes)
 
