@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -24,8 +25,16 @@ class Pool:
 
 
 def local_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of local worker processes; Ctrl-C reaches only the main process, which stops them."""
-    return ProcessPoolExecutor(max_workers=workers, initializer=ignore_stop_signals)
+    """A pool of local worker processes; Ctrl-C reaches only the main process, which stops them.
+
+    Workers fork from a server that has imported the model once: importing mesa forces the slow
+    "spawn" start method, which would re-import mesa, pandas and scipy in every worker (~1 s each).
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["sim.ensemble"])
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=ignore_stop_signals
+    )
 
 
 @contextmanager
