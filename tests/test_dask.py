@@ -18,6 +18,7 @@ def _sweep(base, out, **where) -> pd.DataFrame:
         return run_sweep(out, pool)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_one_worker_local_pool_and_dask_agree(baseline_path, tmp_path):
     base = load_scenario(baseline_path, ["replications=150"])
