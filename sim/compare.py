@@ -45,7 +45,7 @@ class Entry:
 
 
 @dataclass
-class Figure:
+class Headline:
     """A headline figure of one scenario, and its difference to the first scenario."""
 
     measure: str
@@ -196,9 +196,9 @@ def _means(entry: Entry) -> dict[str, np.ndarray]:
     return found
 
 
-def compare(entries: list[Entry]) -> list[Figure]:
+def compare(entries: list[Entry]) -> list[Headline]:
     """Every headline of every scenario, with its difference to the first scenario."""
-    figures: list[Figure] = []
+    figures: list[Headline] = []
     shares = [_shares(e) for e in entries]
     for measure in dict.fromkeys(m for s in shares for m in s):
         for entry, found in zip(entries, shares, strict=True):
@@ -212,7 +212,7 @@ def compare(entries: list[Entry]) -> list[Figure]:
                 same_seed = entry.scenario.seed == entries[0].scenario.seed
                 paired = same_seed and not measure.endswith(GIVEN_SIGNED)
                 diff = _share_difference(base, lanes, paired)
-            figures.append(Figure(measure, entry.name, est, low, high, True, diff))
+            figures.append(Headline(measure, entry.name, est, low, high, True, diff))
     means = [_means(e) for e in entries]
     for measure in dict.fromkeys(m for s in means for m in s):
         for entry, found in zip(entries, means, strict=True):
@@ -225,18 +225,20 @@ def compare(entries: list[Entry]) -> list[Figure]:
             )
             base = means[0].get(measure)
             diff = welch(base, values) if base is not None and entry is not entries[0] else None
-            figures.append(Figure(measure, entry.name, mean, mean - half, mean + half, False, diff))
+            figures.append(
+                Headline(measure, entry.name, mean, mean - half, mean + half, False, diff)
+            )
     return figures
 
 
-def format_value(figure: Figure) -> str:
+def format_value(figure: Headline) -> str:
     """'41.2% (39.0% - 43.4%)' or '0.612 (0.601 - 0.623)'."""
     if math.isnan(figure.estimate):
         return "-"
     return f"{_fmt(figure.estimate, figure)} ({_fmt(figure.low, figure)} - {_fmt(figure.high, figure)})"
 
 
-def format_diff(figure: Figure) -> str:
+def format_diff(figure: Headline) -> str:
     """'+3.1 points (-0.2 to +6.4)' for shares; signed mean differences otherwise."""
     if figure.diff is None or math.isnan(figure.diff[0]):
         return ""
@@ -246,13 +248,13 @@ def format_diff(figure: Figure) -> str:
     return f"{d * scale:+.{digits}f}{unit} ({lo * scale:+.{digits}f} to {hi * scale:+.{digits}f})"
 
 
-def _fmt(value: float, figure: Figure) -> str:
+def _fmt(value: float, figure: Headline) -> str:
     if figure.share:
         return f"{value:.1%}"
     return f"{value:,.1f}" if abs(figure.estimate) >= 10 else f"{value:.3f}"
 
 
-def terminal_table(figures: list[Figure], entries: list[Entry]):
+def terminal_table(figures: list[Headline], entries: list[Entry]):
     """A rich table: one row per measure, one column per scenario, differences under values."""
     from rich.table import Table
 
@@ -270,7 +272,7 @@ def terminal_table(figures: list[Figure], entries: list[Entry]):
     return table
 
 
-def write_table(out: Path, figures: list[Figure]) -> None:
+def write_table(out: Path, figures: list[Headline]) -> None:
     """comparison.json: the headline figures and differences, for scripts."""
     rows = [
         {

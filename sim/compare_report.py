@@ -7,7 +7,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sim.compare import Entry, Figure, format_diff, format_value
+from sim.compare import Entry, Headline, format_diff, format_value
 from sim.report import write_page
 
 SCENARIO_COLOURS = ["#222222", "#e67e22", "#16a085", "#8e44ad", "#2e86c1", "#b7950b", "#c0392b"]
@@ -81,7 +81,9 @@ def agreed_values_side_by_side(entries: list[Entry], sample: int = 3000) -> go.F
     return fig
 
 
-def bars(figures: list[Figure], measures: list[str], entries: list[Entry], title: str) -> go.Figure:
+def bars(
+    figures: list[Headline], measures: list[str], entries: list[Entry], title: str
+) -> go.Figure:
     """Grouped bars with 95% error bars: one group per measure, one bar per scenario."""
     fig = go.Figure()
     for k, entry in enumerate(entries):
@@ -105,7 +107,7 @@ def bars(figures: list[Figure], measures: list[str], entries: list[Entry], title
     return fig
 
 
-def write_comparison_report(out: Path, entries: list[Entry], figures: list[Figure]) -> Path:
+def write_comparison_report(out: Path, entries: list[Entry], figures: list[Headline]) -> Path:
     """comparison.html with the headline table (difference to the first scenario) and figures."""
     first = entries[0].name
     headline = [

@@ -38,7 +38,7 @@ class SweepError(Exception):
 
 
 SHARES = ("p_agree_before_deadline", "p_agree_by_horizon", "p_in_force")
-Progress = Callable[[int, int], None]  # (points finished, lanes finished) since the last call
+OnProgress = Callable[[int, int], None]  # (points finished, lanes finished) since the last call
 
 
 def point_scenario(base: dict, values: dict[str, Any]) -> Scenario:
@@ -138,7 +138,7 @@ def remaining(out: Path) -> tuple[int, int]:
 
 
 def run_sweep(
-    out: Path, pool: Pool, on_progress: Progress = lambda points, lanes: None
+    out: Path, pool: Pool, on_progress: OnProgress = lambda points, lanes: None
 ) -> pd.DataFrame:
     """Simulate every unfinished point of the sweep in `out`; write sweep.parquet and sweep.html."""
     started = time.perf_counter()
@@ -177,7 +177,7 @@ def run_sweep(
 
 
 def _simulate(
-    base: dict, points: list[dict], todo: list[int], pool: Pool, on_progress: Progress
+    base: dict, points: list[dict], todo: list[int], pool: Pool, on_progress: OnProgress
 ) -> Iterator[tuple[int, dict[str, np.ndarray], Timeline, Scenario]]:
     """Run the chunks of the `todo` points; yield each point as soon as all its chunks are in."""
     scenarios = {i: point_scenario(base, points[i]) for i in todo}
