@@ -15,6 +15,11 @@ MAX_FILE_BYTES = 2_000_000
 MAX_VALUES = 100_000  # keys and items once aliases are expanded: stops "billion laughs" files
 Location = tuple[str, int | None]  # (file, line)
 Override = str | tuple[str, str]  # "key.path=value", or (how the user wrote it, "key.path=value")
+PLAIN_YAML = {  # PyYAML's parser words -> what the user should look at
+    "expected <block end>, but found": "indentation does not line up with the lines above",
+    "mapping values are not allowed here": "unexpected ':' (check the indentation, or quote the value)",
+    "found character '\\t' that cannot start any token": "tab character: indent with spaces",
+}
 
 
 class ScenarioError(Exception):
@@ -144,6 +149,7 @@ def _read_yaml(path: Path) -> tuple[dict, dict[tuple, Location]]:
         mark = err.problem_mark or err.context_mark
         line = f":{mark.line + 1}" if mark else ""
         what = " ".join((err.problem or err.context or "invalid YAML").split())
+        what = next((plain for k, plain in PLAIN_YAML.items() if what.startswith(k)), what)
         raise ScenarioError(f"{path}{line}: YAML error: {what}") from None
     except yaml.YAMLError as err:
         raise ScenarioError(f"{path}: YAML error: {' '.join(str(err).split())}") from None
@@ -161,6 +167,11 @@ def _index_lines(node: yaml.Node, prefix: tuple, file: str, out: dict[tuple, Loc
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ScenarioError(
+                    f"{file}:{key_node.start_mark.line + 1}: {_dotted(prefix) or 'top level'}: "
+                    "a key must be a plain name, not a list or mapping"
+                )
             key = key_node.value
             if key in seen:
                 raise ScenarioError(
@@ -172,8 +183,8 @@ def _index_lines(node: yaml.Node, prefix: tuple, file: str, out: dict[tuple, Loc
             _index_lines(value_node, (*prefix, key), file, out)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            out[(*prefix, i)] = (file, item.start_mark.line + 1)
-            _index_lines(item, (*prefix, i), file, out)
+            out[(*prefix, str(i))] = (file, item.start_mark.line + 1)
+            _index_lines(item, (*prefix, str(i)), file, out)
 
 
 def _merge(base: Any, over: Any) -> Any:
@@ -224,7 +235,7 @@ def _message(error: dict, loc: tuple) -> str:
 def _locate(loc: tuple, lines: dict, file: str) -> str:
     """Deepest key of `loc` that the YAML files know a line for."""
     for depth in range(len(loc), 0, -1):
-        hit = lines.get(tuple(loc[:depth]))
+        hit = lines.get(tuple(map(str, loc[:depth])))
         if hit:
             return f"{hit[0]}:{hit[1]}"
     return file
