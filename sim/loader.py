@@ -198,8 +198,12 @@ def _merge(base: Any, over: Any) -> Any:
 
 
 def _explain(err: ValidationError, lines: dict, set_paths: dict, file: str) -> str:
-    """Turn the first pydantic error into 'file:line: key.path: message'."""
-    first = err.errors()[0]
+    """Turn the first pydantic error into 'file:line: key.path: message'.
+
+    An unknown key goes first: a misspelt key also makes the real one 'missing'.
+    """
+    errors = err.errors()
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(first["loc"])
     cause = first.get("ctx", {}).get("error")
     if isinstance(cause, PathError):

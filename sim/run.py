@@ -54,8 +54,7 @@ def run_scenario(
     if chunk < 1:
         raise ValueError(f"chunk must be at least 1 lane, got {chunk}")
     store.prepare_folder(out)
-    resolved = scenario.model_dump(mode="json", exclude_none=True, exclude={"extends"})
-    store.write_atomic(out / "scenario.yaml", yaml.safe_dump(resolved, sort_keys=False))
+    store.write_atomic(out / "scenario.yaml", resolved_yaml(scenario))
     manifest = {
         "status": "running",
         "scenario": scenario.name,
@@ -70,6 +69,13 @@ def run_scenario(
         "versions": store.versions(),
     }
     return _complete(scenario, out, manifest, workers, on_chunk)
+
+
+def resolved_yaml(scenario: Scenario) -> str:
+    """The scenario as run (`extends:` merged, overrides applied, defaults filled): it loads back
+    to the same scenario, so a results folder can be resumed or rerun from its scenario.yaml."""
+    resolved = scenario.model_dump(mode="json", exclude_none=True, exclude={"extends"})
+    return yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True)
 
 
 def unfinished_scenario(out: Path) -> Scenario:
