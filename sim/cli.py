@@ -107,6 +107,10 @@ def export_png(folder: Path) -> None:
 
 def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) -> None:
     """Run `scn` into `folder` (or, with no scenario, resume the run in `folder`)."""
+    if workers > 1:
+        from sim.executors import start_fork_server
+
+        start_fork_server()  # the workers' model loads in the background meanwhile
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table

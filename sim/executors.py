@@ -30,11 +30,23 @@ def local_pool(workers: int) -> ProcessPoolExecutor:
     Workers fork from a server that has imported the model once: importing mesa forces the slow
     "spawn" start method, which would re-import mesa, pandas and scipy in every worker (~1 s each).
     """
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=_fork_server(), initializer=ignore_stop_signals
+    )
+
+
+def start_fork_server() -> None:
+    """Start the workers' fork server now: it imports the model while this process loads the rest."""
+    from multiprocessing import forkserver
+
+    _fork_server()
+    forkserver.ensure_running()
+
+
+def _fork_server() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["sim.ensemble"])
-    return ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=ignore_stop_signals
-    )
+    return context
 
 
 @contextmanager
