@@ -25,6 +25,10 @@ PLAIN_YAML = {  # PyYAML's parser words -> what the user should look at
 class ScenarioError(Exception):
     """A bad scenario, told in one line: where, which key, what is wrong."""
 
+    def __init__(self, message: str) -> None:
+        # keys and values from the file may hold newlines or control characters: escape them
+        super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))
+
 
 def load_scenario(path: str | Path, overrides: Iterable[Override] = ()) -> Scenario:
     """Load a scenario file, following `extends:` and applying `key.path=value` overrides.
