@@ -126,11 +126,11 @@ class Party(mesa.Agent):
 
     def limit_technical(self, package: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Technical issues move at most `capacity` of the way from the last offer; dropped are fixed."""
-        tech = self.model.technical
-        if tech.any():
-            last = np.where(self.has_offer[idx, None], self.offer[idx], self.ideal[idx])
-            step = self.capacity[idx, None] * (package - last)
-            package = np.where(tech, last + step, package)
+        tech = np.flatnonzero(self.model.technical)
+        if tech.size:
+            rows = idx[:, None]
+            last = np.where(self.has_offer[rows], self.offer[rows, tech], self.ideal[rows, tech])
+            package[:, tech] = last + self.capacity[rows] * (package[:, tech] - last)
         return np.where(self.model.dropped[idx], self.model.off_table, package)
 
     def pass_deadline(self, idx: np.ndarray) -> None:
