@@ -166,9 +166,9 @@ class NegotiationModel(mesa.Model):
         """Play the talks from start to horizon (or until every lane has settled)."""
         while self.running:
             self.step()
-        # Mesa 3.3 keeps every model alive in a class-level agent-id counter (mesa issue #3179):
-        # forget this one, or each chunk a worker runs stays in memory.
-        mesa.Agent._ids.pop(self, None)
+        # Mesa 3.3 keeps every model alive in a class-level agent-id counter (mesa issue #3179,
+        # gone in later releases): forget this one, or each chunk a worker runs stays in memory.
+        getattr(mesa.Agent, "_ids", {}).pop(self, None)
         return self.result()
 
     def result(self) -> ChunkResult:
