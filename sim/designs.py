@@ -11,6 +11,7 @@ import numpy as np
 import yaml
 
 METHODS = ("grid", "random", "lhs", "sobol")
+MAX_POINTS = 100_000  # more design points than this is a typo, not a sweep
 
 
 class DesignError(Exception):
@@ -82,8 +83,8 @@ def parse_param(text: str) -> Param:
     steps = None
     if len(parts) == 3:
         n = _number(text, parts[2])
-        if not isinstance(n, int) or n < 2:
-            raise DesignError(f"--param {text}: n must be a whole number of 2 or more")
+        if not isinstance(n, int) or not 2 <= n <= MAX_POINTS:
+            raise DesignError(f"--param {text}: n must be a whole number from 2 to {MAX_POINTS:,}")
         steps = n
     return Param(path, float(lo), float(hi), steps)
 
@@ -113,12 +114,15 @@ def design(params: list[Param], method: str, samples: int, seed: int) -> list[di
     if len(set(paths)) != len(paths):
         raise DesignError("each --param path may be given only once")
     if method == "grid":
+        size = int(np.prod([len(p.values) if p.values else p.steps or 1 for p in params]))
+        if size > MAX_POINTS:
+            raise DesignError(f"the grid has {size:,} points; at most {MAX_POINTS:,} are allowed")
         columns = [p.grid_values() for p in params]
         return [dict(zip(paths, combo, strict=True)) for combo in itertools.product(*columns)]
     if method not in METHODS:
         raise DesignError(f"--method {method}: choose one of {', '.join(METHODS)}")
-    if samples < 1:
-        raise DesignError("--samples must be 1 or more")
+    if not 1 <= samples <= MAX_POINTS:
+        raise DesignError(f"--samples {samples}: choose from 1 to {MAX_POINTS:,}")
     if method == "sobol":
         unit = _sobol_unit(params, samples, seed)
     elif method == "lhs":

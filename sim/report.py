@@ -36,21 +36,48 @@ def _rgba(hex_colour: str, alpha: float) -> str:
 
 
 def mark_calendar(fig: go.Figure, scenario: Scenario, rows: int = 1) -> None:
-    """Shade sessions, mark summits and draw the deadline on every row of a date-axis figure."""
+    """Shade sessions, mark summits and draw the deadline on every row of a date-axis figure.
+
+    Shapes are added to the layout in one go: plotly's add_vrect per row is very slow.
+    """
     cal = scenario.calendar
+    shapes = []
     for row in range(1, rows + 1):
+        axis = "" if row == 1 else str(row)
+        refs = {"xref": f"x{axis}", "yref": f"y{axis} domain", "y0": 0, "y1": 1}
         for s in cal.sessions:
-            end = s.start.toordinal() + 7 * s.weeks
-            fig.add_vrect(
-                x0=s.start,
-                x1=date.fromordinal(end),
-                fillcolor="#999",
-                opacity=0.12,
-                line_width=0,
-                row=row,
-                col=1,
+            end = date.fromordinal(s.start.toordinal() + 7 * s.weeks)
+            shapes.append(
+                {
+                    "type": "rect",
+                    "x0": s.start,
+                    "x1": end,
+                    "fillcolor": "#999",
+                    "opacity": 0.12,
+                    "line": {"width": 0},
+                    "layer": "below",
+                    **refs,
+                }
             )
-        fig.add_vline(x=cal.deadline, line_dash="dash", line_color="black", row=row, col=1)
+        line = {"type": "line", **refs}
+        shapes.append(
+            {
+                **line,
+                "x0": cal.deadline,
+                "x1": cal.deadline,
+                "line": {"dash": "dash", "color": "black"},
+            }
+        )
+        for summit in cal.summits:
+            shapes.append(
+                {
+                    **line,
+                    "x0": summit.date,
+                    "x1": summit.date,
+                    "line": {"dash": "dot", "color": "#b7950b"},
+                }
+            )
+    fig.update_layout(shapes=[*fig.layout.shapes, *shapes])
     fig.add_annotation(
         x=cal.deadline,
         y=1,
@@ -62,8 +89,6 @@ def mark_calendar(fig: go.Figure, scenario: Scenario, rows: int = 1) -> None:
         bgcolor="rgba(255,255,255,0.7)",
         font={"size": 12},
     )
-    for summit in cal.summits:
-        fig.add_vline(x=summit.date, line_dash="dot", line_color="#b7950b")
 
 
 def agreement_figure(weekly: pd.DataFrame, scenario: Scenario) -> go.Figure:
@@ -343,7 +368,10 @@ def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.Da
     events = events_figure(summary)
     if events is not None:
         sections.append(
-            (events, "Compare the two green bars: an event that moves them apart matters.")
+            (
+                events,
+                "Compare the two green bars: an event that moves them apart matters (random events reach only talks still open, so 'fired' leans toward long talks).",
+            )
         )
     meta = {
         "seed": scenario.seed,

@@ -461,7 +461,13 @@ CASES = [
     bad_param(
         "--param one point",
         "parties.us.tactic.beta=0.2:2:0",
-        message="--param parties.us.tactic.beta=0.2:2:0: n must be a whole number of 2 or more",
+        message="--param parties.us.tactic.beta=0.2:2:0: n must be a whole number from 2 to 100,000",
+    ),
+    bad_param(
+        "--param grid too large",
+        "parties.us.tactic.beta=0.2:2:1000",
+        "parties.russia.reservation=0.5:0.7:1000",
+        message="the grid has 1,000,000 points; at most 100,000 are allowed",
     ),
     bad_param(
         "--param misspelt key",
