@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from agents.logrolling import logroll
 from sim.calendar import Clock
@@ -116,14 +118,31 @@ def hist_quantile(counts: np.ndarray, q: float, lo: float, hi: float) -> np.ndar
     return np.where(total > 0, lo + (pos + np.clip(frac, 0, 1)) * width, np.nan)
 
 
-def summarize(runs: pd.DataFrame, timeline: Timeline, scenario: Scenario) -> dict:
-    """Headline figures with 95% intervals, from the per-lane table and the weekly totals."""
+class ParquetColumns:
+    """The per-lane columns of a runs.parquet, each read from disk only when asked for.
+
+    A summary of 10^6 lanes then holds a few columns in memory, never the whole table.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return pq.read_table(self.path, columns=[name]).column(name).to_numpy()
+
+
+def summarize(runs: pd.DataFrame | ParquetColumns, timeline: Timeline, scenario: Scenario) -> dict:
+    """Headline figures with 95% intervals, from the per-lane columns and the weekly totals."""
+
+    def column(name: str) -> np.ndarray:
+        return np.asarray(runs[name])
+
     clock = timeline.clock
-    n = len(runs)
-    agreed = runs["agreed"].to_numpy()
-    week = runs["agreed_week"].to_numpy()
+    agreed = column("agreed")
+    n = len(agreed)
+    week = column("agreed_week")
     before = agreed & (week < clock.deadline_week)
-    in_force = runs["in_force"].to_numpy()
+    in_force = column("in_force")
     summary: dict = {
         "replications": n,
         "deadline": str(scenario.calendar.deadline),
@@ -134,17 +153,17 @@ def summarize(runs: pd.DataFrame, timeline: Timeline, scenario: Scenario) -> dic
         if agreed.any()
         else None,
         "median_package": {
-            name: _median(runs[f"package_{name}"][agreed]) for name in scenario.issues
+            name: _median(column(f"package_{name}")[agreed]) for name in scenario.issues
         },
-        "mean_utility": {p: _mean(runs[f"utility_{p}"][agreed]) for p in scenario.party_names()},
+        "mean_utility": {p: _mean(column(f"utility_{p}")[agreed]) for p in scenario.party_names()},
         "p_ratified": {
-            p: _share(runs[f"ratified_{p}"].sum(), max(agreed.sum(), 1))
+            p: _share(column(f"ratified_{p}").sum(), max(agreed.sum(), 1))
             for p in scenario.party_names()
         },
         "events": {},
     }
     for name in scenario.events:
-        fired = runs[f"event_{name}_week"].to_numpy() >= 0
+        fired = column(f"event_{name}_week") >= 0
         summary["events"][name] = {
             "p_fired": _share(fired.sum(), n),
             "p_agree_before_deadline_if_fired": _share((before & fired).sum(), fired.sum()),
@@ -158,9 +177,9 @@ def _share(k: int, n: int) -> dict:
     return {"estimate": est, "low": low, "high": high, "n": int(n)}
 
 
-def _median(values: pd.Series) -> float | None:
-    return float(values.median()) if len(values) else None
+def _median(values: np.ndarray) -> float | None:
+    return float(np.median(values)) if len(values) else None
 
 
-def _mean(values: pd.Series) -> float | None:
+def _mean(values: np.ndarray) -> float | None:
     return float(values.mean()) if len(values) else None

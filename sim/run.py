@@ -25,7 +25,7 @@ from sim.ensemble import CHUNK_LANES, chunk_sizes, make_executor, run_chunks
 from sim.interrupt import stop_on_signals
 from sim.loader import ScenarioError, load_scenario
 from sim.model import ChunkResult
-from sim.outcomes import Timeline, summarize
+from sim.outcomes import ParquetColumns, Timeline, summarize
 from sim.scenario import Scenario
 
 CHUNKS = "chunks"  # sub-folder of finished chunks while a run is unfinished
@@ -210,7 +210,7 @@ def _assemble(scenario: Scenario, out: Path, timeline: Timeline, chunks: int) ->
         raise
     weekly = timeline.table()
     _write_parquet(out / "timeline.parquet", weekly)
-    summary = summarize(_read_runs(out, scenario), timeline, scenario)
+    summary = summarize(ParquetColumns(out / "runs.parquet"), timeline, scenario)
     store.write_json(out / "summary.json", summary)
     report.write_run_report(out, scenario, summary, weekly)
     return summary
@@ -233,16 +233,6 @@ def _load_chunk(out: Path, index: int) -> ChunkResult:
             agreements=counts["agreements"],
             offer_hist=counts["offer_hist"],
         )
-
-
-def _read_runs(out: Path, scenario: Scenario) -> pd.DataFrame:
-    """The per-lane columns the summary needs (not the whole table)."""
-    names = ["agreed", "agreed_week", "in_force"]
-    names += [f"package_{i}" for i in scenario.issues]
-    for p in scenario.party_names():
-        names += [f"utility_{p}", f"ratified_{p}"]
-    names += [f"event_{e}_week" for e in scenario.events]
-    return pq.read_table(out / "runs.parquet", columns=names).to_pandas()
 
 
 def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
