@@ -113,10 +113,8 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) 
         start_fork_server()  # the workers' model loads in the background meanwhile
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-    from rich.table import Table
 
     from sim.ensemble import CHUNK_LANES
-    from sim.report import headline_rows
     from sim.run import RunFailed, chunks_on_disk, resume_run, run_scenario, unfinished_scenario
     from sim.store import StoreError, read_manifest
 
@@ -164,6 +162,15 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) 
             typer.echo(f"finish with: negsim run --resume {folder}", err=True)
             code = 1 if isinstance(err, RunFailed) else 128 + getattr(err, "signum", 2)
             raise typer.Exit(code=code) from None
+    print_headline(console, scn, summary, folder)
+
+
+def print_headline(console, scn, summary: dict, folder: Path) -> None:
+    """The headline table of a finished run, and where its files are."""
+    from rich.table import Table
+
+    from sim.report import headline_rows
+
     table = Table(title=f"{scn.name}: {scn.replications:,} replications, seed {scn.seed}")
     table.add_column("measure")
     table.add_column("value (95% interval)")
@@ -171,6 +178,28 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) 
         table.add_row(label, text)
     console.print(table)
     console.print(f"results: {folder}  report: {folder / 'report.html'}")
+
+
+@app.command()
+def show(folder: Annotated[Path, typer.Argument(help="A results folder of negsim run.")]) -> None:
+    """Print the headline figures of a finished run again, from its results folder."""
+    import json
+
+    from rich.console import Console
+
+    from sim.store import StoreError, read_manifest
+
+    summary_file = folder / "summary.json"
+    try:
+        status = read_manifest(folder).get("status")
+    except StoreError as err:
+        fail(str(err))
+    if status != "complete" or not summary_file.is_file():
+        fail(
+            f"{folder}: run is {status}, not complete; finish it with: negsim run --resume {folder}"
+        )
+    scn = load(folder / "scenario.yaml")
+    print_headline(Console(), scn, json.loads(summary_file.read_text()), folder)
 
 
 @app.command()

@@ -50,6 +50,18 @@ def test_run_writes_complete_results_folder(baseline_path, tmp_path):
     assert p["low"] <= p["estimate"] <= p["high"]
     assert p["estimate"] == (runs["agreed"] & (runs["agreed_week"] < 30)).mean()
     assert "P(agreement before 2009-12-05)" in result.output
+    # `negsim show` prints the same headline table again from the folder alone
+    shown = runner.invoke(app, ["show", str(out)])
+    assert shown.exit_code == 0, shown.output
+    headline = [line for line in result.output.splitlines() if "P(agreement before" in line]
+    assert headline and headline[0] in shown.output
+
+
+def test_show_refuses_an_unfinished_folder(tmp_path):
+    (tmp_path / "manifest.json").write_text(json.dumps({"status": "interrupted"}))
+    shown = runner.invoke(app, ["show", str(tmp_path)])
+    assert shown.exit_code == 2
+    assert "run is interrupted, not complete; finish it with: negsim run --resume" in shown.output
 
 
 def test_misspelt_key_gives_one_line_and_exit_2(baseline_path, tmp_path):
