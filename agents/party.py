@@ -97,7 +97,9 @@ class Party(mesa.Agent):
             share = rubinstein_share(self.discount[idx], self.opponent.discount[idx])
             return np.maximum(share, floor)
         start = self.window_start[idx]
-        tau = np.clip((self.elapsed[idx] + weeks_ahead - start) / (self.deadline[idx] - start), 0, 1)
+        tau = np.clip(
+            (self.elapsed[idx] + weeks_ahead - start) / (self.deadline[idx] - start), 0, 1
+        )
         opening = self.opening[idx]
         aim = faratin_target(tau, floor, self.beta[idx], opening)
         return trust_scaled(aim, opening, self.model.trust[idx], self.trust_sensitivity[idx], floor)

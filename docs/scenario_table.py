@@ -28,16 +28,25 @@ def share(d: dict) -> str:
 
 
 def main() -> None:
-    paths = sorted((ROOT / "scenarios").glob("*.yaml"), key=lambda p: (p.stem != "baseline", p.stem))
-    print("| scenario | question | P(agreement before 5 Dec 2009) | P(agreement by end 2010) | median agreement date | median package (warheads / launchers / verification / missile defence / Iran linkage) |")
+    paths = sorted(
+        (ROOT / "scenarios").glob("*.yaml"), key=lambda p: (p.stem != "baseline", p.stem)
+    )
+    print(
+        "| scenario | question | P(agreement before 5 Dec 2009) | P(agreement by end 2010) | median agreement date | median package (warheads / launchers / verification / missile defence / Iran linkage) |"
+    )
     print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for path in paths:
             scenario = load_scenario(path)
             summary = run_scenario(scenario, Path(tmp) / path.stem, workers=2)
             pkg = summary["median_package"]
-            cells = " / ".join("-" if pkg[i] is None else f"{pkg[i]:,.0f}" if pkg[i] > 10 else f"{pkg[i]:.2f}" for i in scenario.issues)
-            print(f"| `{path.name}` | {question(path)} | {share(summary['p_agree_before_deadline'])} | {share(summary['p_agree_by_horizon'])} | {summary['median_agreement_date']} | {cells} |")
+            cells = " / ".join(
+                "-" if pkg[i] is None else f"{pkg[i]:,.0f}" if pkg[i] > 10 else f"{pkg[i]:.2f}"
+                for i in scenario.issues
+            )
+            print(
+                f"| `{path.name}` | {question(path)} | {share(summary['p_agree_before_deadline'])} | {share(summary['p_agree_by_horizon'])} | {summary['median_agreement_date']} | {cells} |"
+            )
     print(f"\nseed {scenario.seed}, {scenario.replications:,} replications each", file=sys.stderr)
 
 
