@@ -294,7 +294,7 @@ def _sweep(folder: Path, workers: int, scheduler: str | None, start=None) -> Non
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from sim.executors import open_pool
-    from sim.sweep import remaining, run_sweep
+    from sim.sweep import PointsFailed, remaining, run_sweep
 
     console = Console()
     columns = [
@@ -321,6 +321,13 @@ def _sweep(folder: Path, workers: int, scheduler: str | None, start=None) -> Non
             progress.stop()
             console.print(f"interrupted; finish with: negsim sweep --resume {folder}")
             raise typer.Exit(code=130) from None
+        except PointsFailed as err:
+            progress.stop()
+            for failure in err.failures:
+                typer.echo(f"error: {failure}", err=True)
+            typer.echo(f"{err}; the others are kept in {folder}", err=True)
+            typer.echo(f"retry them with: negsim sweep --resume {folder}", err=True)
+            raise typer.Exit(code=1) from None
     seconds = time.perf_counter() - started
     console.print(f"{points} of {len(table)} points simulated on {pool.where} in {seconds:.1f} s")
     console.print(f"results: {folder}  report: {folder / 'sweep.html'}")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sim.interrupt import ignore_stop_signals
+from sim.interrupt import ignore_ctrl_c
 
 
 class ExecutorError(Exception):
@@ -22,6 +22,15 @@ class Pool:
     executor: Executor | None
     slots: int
     where: str
+    renew: Callable[[], Executor] | None = None  # a fresh local pool after a worker crashed
+
+    def restart(self) -> bool:
+        """Replace a broken local pool by a fresh one; False if this pool cannot be renewed."""
+        if self.renew is None or self.executor is None:
+            return False
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = self.renew()
+        return True
 
 
 def local_pool(workers: int) -> ProcessPoolExecutor:
@@ -31,7 +40,7 @@ def local_pool(workers: int) -> ProcessPoolExecutor:
     "spawn" start method, which would re-import mesa, pandas and scipy in every worker (~1 s each).
     """
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=_fork_server(), initializer=ignore_stop_signals
+        max_workers=workers, mp_context=_fork_server(), initializer=ignore_ctrl_c
     )
 
 
@@ -59,11 +68,12 @@ def open_pool(workers: int, scheduler: str | None = None) -> Iterator[Pool]:
     if workers <= 1:
         yield Pool(None, 1, "this process")
         return
-    executor = local_pool(workers)
+    pool = Pool(local_pool(workers), 2 * workers, f"{workers} local processes")
+    pool.renew = lambda: local_pool(workers)
     try:
-        yield Pool(executor, 2 * workers, f"{workers} local processes")
+        yield pool
     finally:
-        executor.shutdown(cancel_futures=True)
+        pool.executor.shutdown(cancel_futures=True)
 
 
 @contextmanager

@@ -36,7 +36,8 @@ def stop_on_signals() -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def ignore_stop_signals() -> None:
-    """Worker-process initializer: the main process alone decides when to stop the pool."""
-    for sig in STOP_SIGNALS:
-        signal.signal(sig, signal.SIG_IGN)
+def ignore_ctrl_c() -> None:
+    """Worker-process initializer: Ctrl-C reaches the whole terminal process group, but the main
+    process alone decides when to stop the pool. SIGTERM stays deadly: a pool ends its workers
+    with it (after a worker crash, or at shutdown), and an ignoring worker would hang it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

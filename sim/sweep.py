@@ -12,8 +12,10 @@ import dataclasses
 import difflib
 import json
 import time
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,27 @@ from sim.scenario import Scenario
 
 class SweepError(Exception):
     """A sweep folder cannot be resumed."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PointFailure:
+    """A design point whose simulation raised, or whose worker crashed twice."""
+
+    point: int
+    params: dict[str, Any]
+    error: str
+
+    def __str__(self) -> str:
+        values = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        return f"point {self.point} ({values}) failed: {self.error}"
+
+
+class PointsFailed(Exception):
+    """Some design points failed; every other point finished and was kept."""
+
+    def __init__(self, failures: list[PointFailure]) -> None:
+        super().__init__(f"{len(failures)} design point(s) failed")
+        self.failures = failures
 
 
 SHARES = ("p_agree_before_deadline", "p_agree_by_horizon", "p_in_force")
@@ -146,40 +169,57 @@ def run_sweep(
     base = yaml.safe_load((out / "scenario.yaml").read_text())
     points = pd.read_parquet(out / "design.parquet").drop(columns="point").to_dict("records")
     todo = [i for i in range(len(points)) if not (_point_dir(out, i) / "point.json").exists()]
-    manifest.update(status="running", where=pool.where)
+    manifest.update(status="running", where=pool.where, failed=[])
     store.write_json(out / "manifest.json", manifest)
+    failures: list[PointFailure] = []
     try:
         with stop_on_signals():
-            for index, runs, timeline, scenario in _simulate(base, points, todo, pool, on_progress):
-                _write_point(out, index, points[index], runs, timeline, scenario)
+            for index, outcome in _simulate(base, points, todo, pool, on_progress):
+                if isinstance(outcome, Exception):
+                    failures.append(PointFailure(index, points[index], _one_line(outcome)))
+                else:
+                    _write_point(out, index, points[index], *outcome)
                 on_progress(1, 0)
     except BaseException:
         store.write_json(out / "manifest.json", {**manifest, "status": "interrupted"})
         raise
+    manifest["failed"] = [dataclasses.asdict(f) for f in failures]
     table = collect(out)
+    if table.empty:
+        store.write_json(out / "manifest.json", {**manifest, "status": "incomplete"})
+        raise PointsFailed(failures)
     table.to_parquet(out / ".sweep.parquet.partial", index=False)
     (out / ".sweep.parquet.partial").replace(out / "sweep.parquet")
     params = [parse_param(spec) for spec in manifest["params"]]
     indices = None
-    if manifest["method"] == "sobol":
+    if manifest["method"] == "sobol" and not failures:  # Saltelli's estimator needs every point
         indices = sobol_table(params, table, manifest["seed"])
         indices.to_parquet(out / "sobol.parquet", index=False)
     from sim.sweep_report import write_sweep_report
 
     write_sweep_report(out, manifest, params, table, indices)
     manifest.update(
-        status="complete",
+        status="incomplete" if failures else "complete",
         finished=store.now(),
         seconds={"last_session": round(time.perf_counter() - started, 3)},
     )
     store.write_json(out / "manifest.json", manifest)
+    if failures:
+        raise PointsFailed(failures)
     return table
+
+
+def _one_line(error: Exception) -> str:
+    """An exception as one line: its type and message."""
+    text = " ".join(str(error).split()) or "no message"
+    return f"{type(error).__name__}: {text}"
 
 
 def _simulate(
     base: dict, points: list[dict], todo: list[int], pool: Pool, on_progress: OnProgress
-) -> Iterator[tuple[int, dict[str, np.ndarray], Timeline, Scenario]]:
-    """Run the chunks of the `todo` points; yield each point as soon as all its chunks are in."""
+) -> Iterator[tuple[int, tuple[dict[str, np.ndarray], Timeline, Scenario] | Exception]]:
+    """Run the chunks of the `todo` points; yield each point as soon as all its chunks are in,
+    or with the exception of its first failed chunk (its other chunks are then ignored)."""
     scenarios = {i: point_scenario(base, points[i]) for i in todo}
     tasks = [
         (i, c, lanes)
@@ -189,6 +229,12 @@ def _simulate(
     waiting = {i: len(chunk_sizes(scenarios[i].replications)) for i in todo}
     parts: dict[int, dict[int, ChunkResult]] = {i: {} for i in todo}
     for (point, chunk, lanes), result in _execute(tasks, scenarios, pool):
+        if point not in parts:
+            continue  # an earlier chunk of this point failed
+        if isinstance(result, Exception):
+            del parts[point]
+            yield point, result
+            continue
         parts[point][chunk] = result
         on_progress(0, lanes)
         if len(parts[point]) == waiting[point]:
@@ -201,34 +247,65 @@ def _simulate(
                 key: np.concatenate([chunks[c].runs[key] for c in sorted(chunks)])
                 for key in chunks[0].runs
             }
-            yield point, runs, timeline, scenario
+            yield point, (runs, timeline, scenario)
 
 
 def _execute(
     tasks: list[tuple[int, int, int]], scenarios: dict[int, Scenario], pool: Pool
-) -> Iterator[tuple[tuple[int, int, int], ChunkResult]]:
-    """Run `run_chunk` per task, at most `pool.slots` in flight; yield in completion order."""
+) -> Iterator[tuple[tuple[int, int, int], ChunkResult | Exception]]:
+    """Run `run_chunk` per task, at most `pool.slots` in flight; yield results or exceptions.
+
+    A crashed worker breaks a local pool: the pool is renewed and the tasks it was running are
+    tried again one at a time, so only the task that crashes a worker on its own is reported.
+    """
     if pool.executor is None:
-        for task in tasks:
-            point, chunk, lanes = task
-            yield task, run_chunk(scenarios[point], chunk, lanes, scenarios[point].seed)
+        for point, chunk, lanes in tasks:
+            scn = scenarios[point]
+            yield (point, chunk, lanes), _attempt(partial(run_chunk, scn, chunk, lanes, scn.seed))
         return
-    queue = iter(tasks)
+    queue = deque(tasks)
     pending: dict[Future, tuple[int, int, int]] = {}
+    crashes: Counter = Counter()
     try:
-        while True:
-            while len(pending) < pool.slots and (task := next(queue, None)) is not None:
-                point, chunk, lanes = task
-                scn = scenarios[point]
-                pending[pool.executor.submit(run_chunk, scn, chunk, lanes, scn.seed)] = task
-            if not pending:
-                return
+        while queue or pending:
+            while len(pending) < pool.slots and queue:
+                suspects = crashes[queue[0]] or any(crashes[t] for t in pending.values())
+                if pending and suspects:
+                    break  # tasks caught in a crash run alone, so only the culprit is blamed
+                task = queue.popleft()
+                scn = scenarios[task[0]]
+                try:
+                    future = pool.executor.submit(run_chunk, scn, task[1], task[2], scn.seed)
+                except BrokenExecutor:  # a worker died; its futures below will say so
+                    queue.appendleft(task)
+                    break
+                pending[future] = task
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            broken = False
             for future in done:
-                yield pending.pop(future), future.result()
+                task = pending.pop(future)
+                outcome = _attempt(future.result)
+                if isinstance(outcome, BrokenExecutor) and pool.renew:
+                    broken = True
+                    crashes[task] += 1
+                    if crashes[task] < 2:
+                        queue.appendleft(task)
+                        continue
+                yield task, outcome
+            if broken:
+                queue.extendleft(reversed([pending.pop(f) for f in list(pending)]))
+                pool.restart()
     finally:
         for future in pending:
             future.cancel()
+
+
+def _attempt(call: Callable[[], ChunkResult]) -> ChunkResult | Exception:
+    """The call's result, or the exception it raised (a failed point must not stop the sweep)."""
+    try:
+        return call()
+    except Exception as err:
+        return err
 
 
 def _point_dir(out: Path, index: int) -> Path:
