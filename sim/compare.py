@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sim import store
 from sim.calendar import Clock
 from sim.loader import load_scenario
-from sim.outcomes import Z95, wilson
+from sim.outcomes import Z95, mean_interval, wilson
 from sim.scenario import Scenario
 
 GIVEN_SIGNED = " | signed"  # shares over signed lanes only, which differ between scenarios
@@ -219,10 +219,7 @@ def compare(entries: list[Entry]) -> list[Headline]:
             if measure not in found:
                 continue
             values = found[measure]
-            mean = float(values.mean()) if len(values) else math.nan
-            half = (
-                Z95 * values.std(ddof=1) / math.sqrt(len(values)) if len(values) > 1 else math.nan
-            )
+            mean, half = mean_interval(values)
             base = means[0].get(measure)
             diff = welch(base, values) if base is not None and entry is not entries[0] else None
             figures.append(

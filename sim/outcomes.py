@@ -66,6 +66,13 @@ def nash_point(frontier: np.ndarray, d1: float, d2: float) -> tuple[float, float
     return best
 
 
+def mean_interval(values: np.ndarray) -> tuple[float, float]:
+    """Mean and the half-width of its normal 95% interval (NaN if too few values)."""
+    if len(values) < 2:
+        return (float(values.mean()) if len(values) else float("nan"), float("nan"))
+    return float(values.mean()), float(Z95 * values.std(ddof=1) / np.sqrt(len(values)))
+
+
 class Timeline:
     """Weekly ensemble statistics, summed chunk by chunk so memory stays flat."""
 

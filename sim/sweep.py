@@ -31,7 +31,7 @@ from sim.executors import Pool
 from sim.interrupt import stop_on_signals
 from sim.loader import ScenarioError, apply_override
 from sim.model import ChunkResult
-from sim.outcomes import Z95, Timeline, summarize, wilson
+from sim.outcomes import Timeline, mean_interval, summarize, wilson
 from sim.scenario import Scenario
 
 
@@ -353,13 +353,6 @@ def point_outputs(runs: pd.DataFrame, deadline_week: int, parties: list[str]) ->
         name = f"mean_utility_{party}"
         row |= {name: mean, f"{name}_low": mean - half, f"{name}_high": mean + half}
     return row
-
-
-def mean_interval(values: np.ndarray) -> tuple[float, float]:
-    """Mean and the half-width of its normal 95% interval (NaN if too few values)."""
-    if len(values) < 2:
-        return (float(values.mean()) if len(values) else float("nan"), float("nan"))
-    return float(values.mean()), float(Z95 * values.std(ddof=1) / np.sqrt(len(values)))
 
 
 def collect(out: Path) -> pd.DataFrame:
