@@ -10,7 +10,15 @@ from plotly.subplots import make_subplots
 from sim.compare import Entry, Headline, format_diff, format_value
 from sim.report import write_page
 
-SCENARIO_COLOURS = ["#222222", "#e67e22", "#16a085", "#8e44ad", "#2e86c1", "#b7950b", "#c0392b"]
+SCENARIO_COLOURS = [
+    "#222222",
+    "#e67e22",
+    "#16a085",
+    "#8e44ad",
+    "#5d6d7e",
+    "#b7950b",
+    "#6e2c00",
+]  # not the party colours
 
 
 def scenario_colour(position: int) -> str:

@@ -129,8 +129,8 @@ def tornado_figure(indices: pd.DataFrame, output: str) -> go.Figure:
     rows = indices[indices["output"] == output].sort_values("ST")
     fig = go.Figure()
     for key, name, colour in (
-        ("ST", "total (ST)", "#1f4e9c"),
-        ("S1", "first order (S1)", "#a9cce3"),
+        ("ST", "total (ST)", "#424949"),
+        ("S1", "first order (S1)", "#bfc9ca"),
     ):
         fig.add_trace(
             go.Bar(
