@@ -64,13 +64,13 @@ class Ratifier(mesa.Agent):
         self.pivot_z = pivot_quantile(spec.members, spec.threshold)
         self.mood = model.rng.normal(0.0, spec.mood, lanes) if spec.mood > 0 else np.zeros(lanes)
 
-    def win_set_bound(self) -> np.ndarray:
-        """Lowest utility the expected body ratifies (its win-set is everything above)."""
-        return self.centre + self.spread * self.pivot_z
+    def win_set_bound(self, idx: np.ndarray) -> np.ndarray:
+        """Lowest utility the expected body ratifies in lanes `idx` (its win-set is all above)."""
+        return self.centre[idx] + self.spread[idx] * self.pivot_z
 
     def ratifies(self, utility: np.ndarray, lanes: np.ndarray) -> np.ndarray:
         """Vote of the body, mood included, on packages worth `utility` in the given lanes."""
-        return utility >= self.win_set_bound()[lanes] + self.mood[lanes]
+        return utility >= self.win_set_bound(lanes) + self.mood[lanes]
 
 
 def pivot_quantile(members: int, threshold: float) -> float:

@@ -87,7 +87,7 @@ class Party(mesa.Agent):
     def floor(self, idx: np.ndarray) -> np.ndarray:
         """Least utility the party will take: its reservation, or its ratifier's win-set edge."""
         if self.anticipates:
-            return np.maximum(self.reservation[idx], self.ratifier.win_set_bound()[idx])
+            return np.maximum(self.reservation[idx], self.ratifier.win_set_bound(idx))
         return self.reservation[idx]
 
     def target(self, idx: np.ndarray, weeks_ahead: float = 0.0) -> np.ndarray:

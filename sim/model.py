@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import mesa
 import numpy as np
@@ -23,7 +23,6 @@ class ChunkResult:
     agreements: np.ndarray  # new agreements per week
     offer_hist: np.ndarray  # parties x weeks x issues x bins, over lanes still talking
     trace: np.ndarray | None = None  # weeks x parties x traced lanes x issues
-    extra: dict = field(default_factory=dict)
 
 
 class NegotiationModel(mesa.Model):

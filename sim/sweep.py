@@ -31,7 +31,7 @@ from sim.executors import Pool
 from sim.interrupt import stop_on_signals
 from sim.loader import ScenarioError, apply_override
 from sim.model import ChunkResult
-from sim.outcomes import Timeline, mean_interval, summarize, wilson
+from sim.outcomes import Timeline, mean_interval, summarize
 from sim.scenario import Scenario
 
 
@@ -328,25 +328,20 @@ def _write_point(
     writer.write(lanes)
     writer.close()
     frame = pd.DataFrame(runs)
-    store.write_json(folder / "summary.json", summarize(frame, timeline, scenario))
-    outputs = point_outputs(frame, timeline.clock.deadline_week, scenario.party_names())
+    summary = summarize(frame, timeline, scenario)
+    store.write_json(folder / "summary.json", summary)
+    outputs = point_outputs(summary, frame, scenario.party_names())
     store.write_json(folder / "point.json", {"point": index, "params": values, "outputs": outputs})
 
 
-def point_outputs(runs: pd.DataFrame, deadline_week: int, parties: list[str]) -> dict[str, float]:
-    """Headline outputs of one point with 95% intervals (Wilson for shares, normal for means)."""
+def point_outputs(summary: dict, runs: pd.DataFrame, parties: list[str]) -> dict[str, float]:
+    """Headline outputs of one point with 95% intervals: the run summary's Wilson shares, and
+    normal intervals for the mean utilities (which the summary gives without one)."""
     agreed = runs["agreed"].to_numpy()
-    counts = {
-        "p_agree_before_deadline": (
-            agreed & (runs["agreed_week"].to_numpy() < deadline_week)
-        ).sum(),
-        "p_agree_by_horizon": agreed.sum(),
-        "p_in_force": runs["in_force"].to_numpy().sum(),
-    }
     row: dict[str, float] = {"replications": len(runs)}
     for name in SHARES:
-        est, low, high = wilson(int(counts[name]), len(runs))
-        row |= {name: est, f"{name}_low": low, f"{name}_high": high}
+        share = summary[name]
+        row |= {name: share["estimate"], f"{name}_low": share["low"], f"{name}_high": share["high"]}
     for party in parties:
         values = runs[f"utility_{party}"].to_numpy()[agreed]
         mean, half = mean_interval(values)
