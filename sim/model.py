@@ -120,7 +120,7 @@ class NegotiationModel(mesa.Model):
         for party in self.order:
             party.elapsed += 1.0
         self.week += 1
-        self.running = self.week < self.clock.weeks and bool(self.active.any())
+        self.running = self.week < self.clock.weeks  # to the horizon: events go on after signature
 
     def _update_mandates(self, idx: np.ndarray) -> None:
         """Both mandates from the domestic actors in lanes `idx`, then both logrolling paths."""
