@@ -101,7 +101,7 @@ class Party(mesa.Agent):
         the weights sum to 1."""
         gap = (package - self.ideal[idx]) / self.tolerance[idx]
         loss = gap * gap if self.power == 2.0 else np.abs(gap)
-        return 1.0 - np.einsum("li,li->l", self.weight[idx], loss)
+        return 1.0 - (self.weight[idx] * loss).sum(axis=1)  # not einsum: its FMA path varies by row
 
     def floor(self, idx: np.ndarray) -> np.ndarray:
         """Least utility the party will take: its walk-away, or its ratifier's win-set edge."""
@@ -134,6 +134,11 @@ class Party(mesa.Agent):
         self.last_seen[idx] = value
         return value >= self.discount[idx] * self.target(idx, weeks_ahead=1.0) - TIE
 
+    def stands_by(self, idx: np.ndarray) -> np.ndarray:
+        """Would the party still sign its standing offer? Not below its walk-away (a mandate or
+        a technical limit may have moved it since it was tabled)."""
+        return self.utility(self.offer[idx], idx) >= self.floor(idx) - TIE
+
     def propose(self, idx: np.ndarray) -> None:
         """Table a new offer: tactic target, noise, reciprocity, no retreat, logrolled to a package."""
         model = self.model
@@ -145,7 +150,7 @@ class Party(mesa.Agent):
         aim = np.clip(np.minimum(aim, standing), floor, best)  # concessions are not withdrawn
         package = self.tradeoff(best - aim, idx)
         self.offer[idx] = self.limit_technical(package, idx)
-        self.has_offer[idx] = True
+        self.has_offer[idx] = best >= floor - TIE  # no package beats walking away: table none
 
     def tradeoff(self, loss: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Package best for the opponent among those that cost the party at most `loss`."""

@@ -79,15 +79,18 @@ def _solve(loss: np.ndarray, c: np.ndarray, r: np.ndarray, full: np.ndarray) -> 
     pos = loss > 0
     safe = np.where(pos, loss, 1.0)
     cr = c * r
-    goal = safe**-0.5
+    goal = 1.0 / np.sqrt(safe)
     t = (np.sqrt(full / safe) - 1.0) / r.max(axis=1)
-    for _ in range(NEWTON_STEPS):
+    moving = np.ones(len(t), dtype=bool)
+    for _ in range(NEWTON_STEPS):  # a lane stops on its own test, so others never move it
         s = 1.0 / (1.0 + t[:, None] * r)
         q = s * s
-        f = np.einsum("li,li->l", c, q)
-        g = np.einsum("li,li->l", cr, q * s)
-        step = (f**-0.5 - goal) / (f**-1.5 * g)
-        t -= step
-        if not (np.abs(step) > TOL * (1.0 + t)).any():
+        f = (c * q).sum(axis=1)
+        g = (cr * q * s).sum(axis=1)
+        root = np.sqrt(f)
+        step = (1.0 / root - goal) * f * root / g
+        t = np.where(moving, t - step, t)
+        moving &= np.abs(step) > TOL * (1.0 + t)
+        if not moving.any():
             break
     return np.where(pos, t, np.inf)

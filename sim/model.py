@@ -147,6 +147,7 @@ class NegotiationModel(mesa.Model):
             answering = np.flatnonzero(ready & party.opponent.has_offer)
             if answering.size:
                 yes = answering[party.accepts(answering)]
+                yes = yes[party.opponent.stands_by(yes)]
                 self._sign(yes, party.opponent.offer[yes], week)
             proposing = np.flatnonzero(ready & self.active)
             if proposing.size:
