@@ -501,6 +501,47 @@ def _scenario_file(source: Path) -> Path:
     return source
 
 
+@app.command()
+def discover(
+    source: Annotated[Path, typer.Argument(help="A finished run or sweep folder.")],
+    outcome: Annotated[
+        str, typer.Option(help="Yes/no outcome per lane, e.g. p_agree_before_deadline.")
+    ] = "p_agree_before_deadline",
+    density: Annotated[
+        float | None,
+        typer.Option(help="Density the chosen box must reach (default: halfway to 100%)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Discover folder (default: results/...).")
+    ] = None,
+) -> None:
+    """Find the conditions under which an outcome holds: PRIM box, CART tree, feature scores;
+    write discover.parquet and discover.html."""
+    from rich.console import Console
+
+    from sim.discover import DiscoverError, discover, finish, start_discover, write_results
+    from sim.discover_report import headline, write_discover_report
+    from sim.store import StoreError
+
+    console = Console()
+    try:
+        with console.status(f"discovering when {outcome} holds in {source}"):
+            found = discover(source, outcome, density)
+        name = found.cases.scenario.name
+        folder = out or Path("results") / f"discover-{name}-{datetime.now():%Y%m%d-%H%M%S}"
+        start_discover(folder, source, outcome, sys.argv)
+    except (DiscoverError, StoreError) as err:
+        fail(str(err))
+    write_results(folder, found)
+    write_discover_report(folder, found, source)
+    finish(folder)
+    for label, text in headline(found):
+        console.print(f"[bold]{label}[/]: {text}")
+    top = ", ".join(f"{r.label} {r.score:.2f}" for r in found.scores.head(3).itertuples())
+    console.print(f"[bold]feature scores (extra trees)[/]: {top}")
+    console.print(f"results: {folder}  report: {folder / 'discover.html'}")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
