@@ -542,6 +542,32 @@ def discover(
     console.print(f"results: {folder}  report: {folder / 'discover.html'}")
 
 
+@app.command()
+def story(
+    folder: Annotated[Path, typer.Argument(help="A finished results folder of negsim run.")],
+    lane: Annotated[int, typer.Option(help="The lane (replication) to tell.")] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="HTML page (default: FOLDER/story-lane-K.html).")
+    ] = None,
+) -> None:
+    """Tell why one lane ended as it did: offers, events, concessions, signature and votes."""
+    from rich.console import Console
+
+    from sim.store import StoreError
+    from sim.story import StoryError, lane_story
+    from sim.story_report import write_story_report
+
+    try:
+        found = lane_story(folder, lane)
+    except (StoryError, StoreError) as err:
+        fail(str(err))
+    page = write_story_report(out or folder / f"story-lane-{lane}.html", found)
+    console = Console()
+    for sentence in found.sentences:
+        console.print(sentence)
+    console.print(f"offers from {found.source}; page: {page}")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -25,7 +25,7 @@ def path_label(scenario: Scenario, path: str) -> str:
     """A dotted scenario path as a reader would say it."""
     parts = path.split(".")
     if parts == ["trust"]:
-        return "initial trust between the parties"
+        return "trust between the parties"
     if parts[0] == "events" and parts[1] in scenario.events:
         event = event_label(scenario, parts[1])
         if parts[2] == "effects":
