@@ -24,7 +24,14 @@ from sim.calendar import Clock
 from sim.compare import newcombe_paired
 from sim.ensemble import chunk_sizes, make_executor, run_chunks
 from sim.labels import event_label, path_label, value_text
-from sim.loader import ScenarioError, load_scenario
+from sim.loader import (
+    ScenarioError,
+    apply_override,
+    build,
+    document,
+    load_scenario,
+    parse_override,
+)
 from sim.measures import Measure, headline_measures
 from sim.run import resolved_yaml
 from sim.scenario import Scenario
@@ -146,7 +153,7 @@ def run_explain(
                 path = _arm_path(out, k, side)
                 if path.is_file():
                     continue
-                arm = load_scenario(out / "scenario.yaml", list(overrides))
+                arm = with_overrides(scenario, overrides)
                 store.write_table(path, simulate(arm, measures, executor))
                 on_arm(scenario.replications)
     finally:
@@ -157,6 +164,15 @@ def run_explain(
     table.to_parquet(tmp, index=False)
     tmp.replace(out / "explain.parquet")
     return table
+
+
+def with_overrides(scenario: Scenario, overrides: tuple[str, ...]) -> Scenario:
+    """The scenario with `--set`-style overrides applied (without reading its file again)."""
+    data = document(scenario)
+    for item in overrides:
+        key, value = parse_override(item)
+        apply_override(data, key, value, item)
+    return build(data, {}, {}, f"{scenario.name} ({' '.join(overrides)})")
 
 
 def finish(out: Path) -> None:
