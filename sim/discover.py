@@ -254,27 +254,20 @@ def cart_leaves(cases: Cases, seed: int, depth: int = 3) -> tuple[list[dict], st
     t = tree.tree_
     leaves: list[dict] = []
 
-    def walk(node: int, path: list[str]) -> None:
+    def walk(node: int, bounds: dict[str, tuple[float, float]]) -> None:
         if t.children_left[node] == -1:
             counts = t.value[node][0]
             share = float(counts[-1] / counts.sum()) if len(counts) > 1 else float(tree.classes_[0])
-            leaves.append(
-                {
-                    "rule": " and ".join(path) or "all lanes",
-                    "lanes": int(t.n_node_samples[node]),
-                    "share": share,
-                }
-            )
+            path = [condition(cases, key, *limits) for key, limits in bounds.items()]
+            rule = " and ".join(path) or "all lanes"
+            leaves.append({"rule": rule, "lanes": int(t.n_node_samples[node]), "share": share})
             return
         key, cut = cases.x.columns[t.feature[node]], float(t.threshold[node])
-        low, high = float(cases.x[key].min()), float(cases.x[key].max())
-        walk(t.children_left[node], [*path, condition(cases, key, low, cut)])
-        walk(
-            t.children_right[node],
-            [*path, condition(cases, key, np.nextafter(cut, math.inf), high)],
-        )
+        low, high = bounds.get(key, (float(cases.x[key].min()), float(cases.x[key].max())))
+        walk(t.children_left[node], {**bounds, key: (low, min(high, cut))})
+        walk(t.children_right[node], {**bounds, key: (max(low, np.nextafter(cut, math.inf)), high)})
 
-    walk(0, [])
+    walk(0, {})
     return leaves, export_text(tree, feature_names=names, show_weights=False)
 
 
