@@ -236,7 +236,7 @@ def rule(cases: Cases, box: Box) -> tuple[str, list[str]]:
         return f"{cases.outcome.label}: no box beats the {share:.0%} of all lanes", []
     text = (
         f"{cases.outcome.label}: {box.density:.0%} of lanes (against {share:.0%} in all) when "
-        + "; and ".join(words)
+        + " and ".join(words)
         + f". The box holds {box.mass:.0%} of the lanes and {box.coverage:.0%} of those where "
         "the outcome holds."
     )

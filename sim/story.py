@@ -170,6 +170,7 @@ def _moves(scn: Scenario, offers: pd.DataFrame, clock: Clock) -> list[tuple[tupl
     found = []
     names = {key: scn.parties[key].name for key in scn.party_names()}
     wide = offers.pivot_table(index=["week", "party"], columns="issue", values="offer")
+    wide = wide[[i for i in scn.issues if i in wide.columns]]  # the scenario's order
     last: dict[str, pd.Series] = {}
     for (week, party), row in wide.iterrows():
         before = last.get(party)
