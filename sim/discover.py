@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from sim import store
 from sim.calendar import Clock
@@ -28,6 +30,7 @@ from sim.scenario import Scenario
 from sim.streams import uniform
 
 MIN_DENSITY = 0.8  # the chosen box reaches at least this density (see `target_density`)
+MAX_LANES = 100_000  # lanes used from a bigger run or sweep (a seeded random sample)
 SIGNIFICANT = 0.05  # a restriction enters the rule when its quasi-p-value is at most this
 
 
@@ -86,7 +89,7 @@ def read_cases(folder: Path, name: str) -> Cases:
         runs, features = _sweep_lanes(folder, scenario)
         source = "sweep"
     else:
-        runs = pd.read_parquet(folder / "runs.parquet")
+        runs = _sample(_lane_columns(folder / "runs.parquet"), scenario.seed)
         features = _input_features(scenario, runs)
         weeks, event_features = event_weeks(scenario, runs)
         runs = pd.concat([runs, weeks], axis=1)
@@ -109,6 +112,27 @@ def read_cases(folder: Path, name: str) -> Cases:
         raise DiscoverError(f"--outcome {name}: holds in {said} lane; nothing to discover")
     x = runs[list(features)].astype(float).reset_index(drop=True)
     return Cases(scenario, measure, x, y, features, source)
+
+
+def _lane_columns(path: Path) -> pd.DataFrame:
+    """The columns discover can use from a runs.parquet: inputs, yes/no outcomes and what the
+    headline measures are computed from (not packages, utilities or event counts)."""
+    schema = pq.read_schema(path)
+    keep = [
+        f.name
+        for f in schema
+        if f.name.startswith("input.")
+        or f.name in ("lane", "agreed_week")
+        or pa.types.is_boolean(f.type)
+    ]
+    return pd.read_parquet(path, columns=keep)
+
+
+def _sample(runs: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """At most MAX_LANES lanes (a seeded random sample): PRIM and the trees need no more."""
+    if len(runs) <= MAX_LANES:
+        return runs
+    return runs.sample(MAX_LANES, random_state=seed % 2**32).sort_index()
 
 
 def _input_features(scenario: Scenario, runs: pd.DataFrame) -> dict[str, Feature]:
@@ -151,13 +175,13 @@ def _sweep_lanes(folder: Path, scenario: Scenario) -> tuple[pd.DataFrame, dict[s
     for point in design.index:
         path = folder / "points" / f"{point:05d}" / "runs.parquet"
         if path.is_file():
-            frame = pd.read_parquet(path)
+            frame = _lane_columns(path)
             for p in params:
                 frame[f"param.{p}"] = float(design.at[point, p])
             frames.append(frame)
     if not frames:
         raise DiscoverError(f"{folder}: no finished sweep points")
-    runs = pd.concat(frames, ignore_index=True)
+    runs = _sample(pd.concat(frames, ignore_index=True), scenario.seed)
     features = {
         f"param.{p}": Feature(f"param.{p}", path_label(scenario, p), "number") for p in params
     }
