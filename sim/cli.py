@@ -65,13 +65,17 @@ def run(
     resume: Annotated[
         Path | None, typer.Option(help="Finish an interrupted run in this results folder.")
     ] = None,
+    given: Annotated[
+        Path | None,
+        typer.Option(help="Observations so far (YAML): report figures conditional on them."),
+    ] = None,
 ) -> None:
     """Run a Monte Carlo ensemble of a scenario and write a results folder with report.html."""
     if resume is not None:
-        given = [scenario, reps, seed, set_, out, chunk, trace or None]
-        if any(g is not None for g in given):
-            fail("--resume DIR takes no scenario and no options but --workers and --png")
-        _run(None, resume, 0, workers or os.cpu_count() or 1)
+        options = [scenario, reps, seed, set_, out, chunk, trace or None]
+        if any(g is not None for g in options):
+            fail("--resume DIR takes no scenario and no options but --workers, --png and --given")
+        _run(None, resume, 0, workers or os.cpu_count() or 1, given=given)
         if png:
             export_png(resume)
         return
@@ -88,7 +92,9 @@ def run(
     if chunk is not None and not 1 <= chunk <= 1_000_000:
         fail(f"--chunk {chunk}: must be 1 to 1,000,000 lanes")
     folder = out or Path("results") / f"{scn.name}-{datetime.now():%Y%m%d-%H%M%S}"
-    _run(scn, folder, trace, workers or os.cpu_count() or 1, chunk)
+    if given is not None:
+        read_facts(given, scn)  # a bad observation file stops here, before anything is written
+    _run(scn, folder, trace, workers or os.cpu_count() or 1, chunk, given)
     if png:
         export_png(folder)
 
@@ -105,8 +111,9 @@ def export_png(folder: Path) -> None:
     typer.echo(f"figures: {len(files)} PNG files in {folder / 'figures'}")
 
 
-def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) -> None:
-    """Run `scn` into `folder` (or, with no scenario, resume the run in `folder`)."""
+def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None, given=None) -> None:
+    """Run `scn` into `folder` (or, with no scenario, resume the run in `folder`); with
+    `given` observations, report the ensemble conditioned on them."""
     if workers > 1:
         from sim.executors import start_fork_server
 
@@ -162,7 +169,54 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) 
             typer.echo(f"finish with: negsim run --resume {folder}", err=True)
             code = 1 if isinstance(err, RunFailed) else 128 + getattr(err, "signum", 2)
             raise typer.Exit(code=code) from None
+    if given is not None:
+        nowcast(console, scn, folder, given, created=not resuming)
+        return
     print_headline(console, scn, summary, folder)
+
+
+def read_facts(path: Path, scn):
+    """A facts file (targets, observations) checked against the scenario's columns, or exit 2."""
+    from sim.calendar import Clock
+    from sim.loader import ScenarioError
+    from sim.targets import load_facts, run_columns
+
+    try:
+        return load_facts(path, run_columns(scn), Clock.from_calendar(scn.calendar))
+    except ScenarioError as err:
+        fail(str(err))
+
+
+def nowcast(console, scn, folder: Path, given: Path, created: bool) -> None:
+    """Condition the finished run in `folder` on the observations in `given` and report it.
+    When no lane meets them, one line and exit 2, and a run folder made for this is removed."""
+    import shutil
+
+    from rich.table import Table
+
+    from sim.nowcast import NoLaneMeets, condition, write_nowcast
+    from sim.report import headline_rows
+
+    facts = read_facts(given, scn)
+    try:
+        result = condition(folder, scn, facts, str(given))
+    except NoLaneMeets as err:
+        if created:
+            shutil.rmtree(folder)
+        fail(str(err))
+    write_nowcast(folder, scn, result, given.read_text(encoding="utf-8"))
+    lanes = len(result.kept)
+    table = Table(title=f"{scn.name} given {facts.name}: {result.ess:,} of {lanes:,} lanes kept")
+    table.add_column("measure")
+    table.add_column("value (95% interval)")
+    for label, share in result.shares:
+        table.add_row(f"lanes meeting: {label}", f"{share:.1%}")
+    table.add_row("effective sample size", f"{result.ess:,}")
+    table.add_section()
+    for label, text in headline_rows(result.summary, scn):
+        table.add_row(label, text)
+    console.print(table)
+    console.print(f"results: {folder}  nowcast: {folder / 'nowcast.html'}")
 
 
 def print_headline(console, scn, summary: dict, folder: Path) -> None:
@@ -425,6 +479,43 @@ def compare(
     write_comparison_report(folder, entries, figures)
     console.print(terminal_table(figures, entries))
     console.print(f"results: {folder}  report: {folder / 'comparison.html'}")
+
+
+@app.command()
+def score(
+    folders: Annotated[list[Path], typer.Argument(help="Finished results folders of negsim run.")],
+    observed: Annotated[Path, typer.Option(help="Observed outcomes (a facts YAML file).")],
+) -> None:
+    """Score runs' forecasts against observed outcomes: Brier, log score, CRPS (lower is better)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from sim.calendar import Clock
+    from sim.nowcast import GIVEN, kept_lanes
+    from sim.score import means, score_run
+
+    for folder in folders:
+        scn = load(folder / "scenario.yaml")
+        if not (folder / "runs.parquet").is_file():
+            fail(f"{folder}: no runs.parquet; is the run complete?")
+        facts = read_facts(observed, scn)
+        keep = None
+        if (folder / GIVEN).is_file():
+            keep = kept_lanes(folder, read_facts(folder / GIVEN, scn), scn)
+        scores = score_run(folder, facts.facts, Clock.from_calendar(scn.calendar), keep)
+        lanes = (
+            f"{keep.sum():,} lanes kept by its observations" if keep is not None else "all lanes"
+        )
+        table = Table(title=f"{folder} ({scn.name}, {lanes}) against {facts.name}")
+        for column in ("observed", "P(forecast)", "Brier", "log score", "CRPS"):
+            table.add_column(column)
+        for s in scores:
+            shown = "-" if s.crps is None else f"{s.crps:.4g} {s.unit}".strip()
+            table.add_row(s.fact, f"{s.probability:.1%}", f"{s.brier:.4f}", f"{s.log:.4f}", shown)
+        total = means(scores)
+        table.add_section()
+        table.add_row("mean", "", f"{total['brier']:.4f}", f"{total['log']:.4f}", "")
+        Console().print(table)
 
 
 def main() -> None:
