@@ -482,6 +482,107 @@ def compare(
 
 
 @app.command()
+def calibrate(
+    scenario: Annotated[
+        Path | None, typer.Argument(help="Scenario YAML with uncertain inputs.")
+    ] = None,
+    targets: Annotated[
+        Path | None, typer.Option(help="Target facts (YAML) the outcomes should meet.")
+    ] = None,
+    posterior: Annotated[int, typer.Option(help="Posterior draws wanted.")] = 1000,
+    max_lanes: Annotated[
+        int, typer.Option(help="Most lanes the calibration may simulate.")
+    ] = 200_000,
+    batch: Annotated[
+        int, typer.Option(help="Lanes per batch (the unit saved and resumed).")
+    ] = 2000,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: the scenario's).")] = None,
+    set_: SetOption = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Calibration folder (default: results/calibrate-...).")
+    ] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="Finish an interrupted calibration in this folder.")
+    ] = None,
+    workers: WorkersOption = 0,
+) -> None:
+    """Fit the scenario's uncertain inputs to target facts by ABC; write calibrate.html."""
+    from sim.calibrate import CalibrationError, Settings, start
+    from sim.store import StoreError, read_manifest
+
+    try:
+        if resume is not None:
+            if scenario is not None or targets is not None:
+                fail("--resume DIR takes no scenario and no --targets")
+            manifest = read_manifest(resume)
+            folder, settings, seed = resume, Settings(**manifest["settings"]), manifest["seed"]
+            scn = load(folder / "scenario.yaml")
+            targets = folder / "targets.yaml"
+        else:
+            if scenario is None or targets is None:
+                fail("give a scenario file and --targets FILE, or --resume DIR")
+            scn = load(scenario, list(set_ or []))
+            settings = Settings(posterior=posterior, batch=batch, max_lanes=max_lanes)
+            settings.check()
+            seed = scn.seed if seed is None else seed
+            folder = out or Path("results") / f"calibrate-{scn.name}-{datetime.now():%Y%m%d-%H%M%S}"
+        facts = read_facts(targets, scn)
+        if resume is None:
+            start(folder, scn, targets.read_text(encoding="utf-8"), settings, seed, sys.argv)
+        _calibrate(scn, facts, folder, settings, seed, workers or os.cpu_count() or 1)
+    except (CalibrationError, StoreError, KeyError) as err:
+        fail(str(err))
+
+
+def _calibrate(scn, facts, folder: Path, settings, seed: int, workers: int) -> None:
+    """Run the calibration with a progress bar over its lane budget; Ctrl-C keeps batches."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from sim.calibrate import Calibration, finish
+    from sim.executors import open_pool
+
+    console = Console()
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} lanes"),
+        TimeElapsedColumn(),
+    ]
+    with open_pool(workers) as pool, Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("generation 0", total=settings.max_lanes)
+
+        def advance(info: dict) -> None:
+            text = f"generation {info['generation']} (tolerance {info['epsilon']:.3g}): "
+            text += f"{min(info['accepted'], info['needed']):,}/{info['needed']:,} accepted"
+            bar.update(task, completed=info["lanes"], description=text)
+
+        calibration = Calibration(
+            scn, facts, folder, settings, seed, pool.executor, pool.slots, advance
+        )
+        try:
+            manifest = finish(calibration, sys.argv)
+        except KeyboardInterrupt as err:
+            bar.stop()
+            typer.echo(f"interrupted: finished batches kept in {folder}", err=True)
+            typer.echo(f"finish with: negsim calibrate --resume {folder}", err=True)
+            raise typer.Exit(code=128 + getattr(err, "signum", 2)) from None
+    method = {"rejection": "rejection ABC", "smc": "ABC-SMC"}[manifest["method"]]
+    console.print(
+        f"{method}: {manifest['posterior_size']:,} posterior draws (effective "
+        f"{manifest['posterior_ess']:,.0f}) from {manifest['lanes_simulated']:,} lanes "
+        f"in {manifest['seconds']:.1f} s"
+    )
+    if not manifest["reached_targets"]:
+        console.print(
+            f"[bold yellow]the targets were not reached within --max-lanes; the posterior is at "
+            f"tolerance {manifest['final_epsilon']:.3g}[/]"
+        )
+    console.print(f"results: {folder}  report: {folder / 'calibrate.html'}")
+    console.print(f"calibrated scenario: {folder / 'calibrated.yaml'}")
+
+
+@app.command()
 def score(
     folders: Annotated[list[Path], typer.Argument(help="Finished results folders of negsim run.")],
     observed: Annotated[Path, typer.Option(help="Observed outcomes (a facts YAML file).")],

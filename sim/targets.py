@@ -109,7 +109,7 @@ class Fact(Strict):
         missing = np.isnan(x) | (is_week_column(self.column) & (x == NEVER))
         if self.not_by is not None:
             gap = (clock.week(self.not_by) - x + 1) / scale
-            return np.where(met, 0.0, gap)
+            return np.where(met, 0.0, np.minimum(gap, 1.0))
         lo, hi = self.interval(clock)
         gap = np.maximum(np.maximum(lo - x, x - hi), 0.0) / scale
         return np.where(met, 0.0, np.where(missing, 1.0, np.minimum(gap, 1.0)))
