@@ -105,19 +105,7 @@ def marginals_figure(prior: pd.DataFrame, posterior: pd.DataFrame, paths: list[s
             (posterior, weights[1], "posterior", POSTERIOR),
         ):
             density, _ = np.histogram(frame[column], edges, weights=w, density=True)
-            fig.add_trace(
-                go.Bar(
-                    x=mids,
-                    y=density,
-                    name=name,
-                    marker_color=colour,
-                    opacity=0.6,
-                    showlegend=row == 1,
-                    legendgroup=name,
-                ),
-                row=row,
-                col=1,
-            )
+            _overlay(fig, row, mids, density, name, colour)
     fig.update_layout(
         title="Each uncertain input before and after calibration",
         barmode="overlay",
@@ -157,20 +145,7 @@ def predictive_figure(prior: pd.DataFrame, predictive: pd.DataFrame, calibration
     )
     for row, fact in enumerate(facts, start=1):
         for frame, name, colour in ((prior, "prior", PRIOR), (predictive, "posterior", POSTERIOR)):
-            x, y = _shares(frame[fact.column].to_numpy(), fact, clock)
-            fig.add_trace(
-                go.Bar(
-                    x=x,
-                    y=y,
-                    name=name,
-                    marker_color=colour,
-                    opacity=0.6,
-                    showlegend=row == 1,
-                    legendgroup=name,
-                ),
-                row=row,
-                col=1,
-            )
+            _overlay(fig, row, *_shares(frame[fact.column].to_numpy(), fact, clock), name, colour)
         band = _band(fact, clock)
         if band is not None:
             fig.add_vrect(
@@ -190,6 +165,12 @@ def predictive_figure(prior: pd.DataFrame, predictive: pd.DataFrame, calibration
     )
     fig.update_yaxes(title_text="share of lanes")
     return fig
+
+
+def _overlay(fig: go.Figure, row: int, x, y, name: str, colour: str) -> None:
+    """One see-through bar series in panel `row`, legend shown once per name."""
+    bars = go.Bar(x=x, y=y, name=name, marker_color=colour, opacity=0.6, legendgroup=name)
+    fig.add_trace(bars.update(showlegend=row == 1), row=row, col=1)
 
 
 def _shares(values: np.ndarray, fact: Fact, clock) -> tuple[list, np.ndarray]:
