@@ -3,6 +3,7 @@
 import json
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
@@ -45,23 +46,24 @@ def test_observations_keep_only_the_lanes_consistent_with_them(baseline_path, tm
     assert nowcast["summary"]["p_agree_by_horizon"]["estimate"] == len(signed) / kept.sum()
 
 
-def test_an_observation_no_lane_meets_exits_2_and_writes_nothing(baseline_path, tmp_path):
-    never = "  - {column: agreed_week, by: 2009-05-20, label: treaty in the first fortnight}\n"
-    result, out, given = run_given(baseline_path, tmp_path, never)
+@pytest.mark.parametrize(
+    ("facts", "message"),
+    [
+        (  # no lane meets it: one line, exit 2, no results folder left behind
+            "  - {column: agreed_week, by: 2009-05-20, label: treaty in the first fortnight}\n",
+            "{given}: facts.0: 'treaty in the first fortnight' holds in none of the 300 lanes; "
+            "nothing written",
+        ),
+        (  # a fault in the file stops before the run
+            "  - {column: agreed, by: 2009-06-01}\n",
+            "{given}:4: facts.0.by: agreed is true or false: use `value: true` or `value: false`",
+        ),
+    ],
+)
+def test_an_impossible_or_bad_observation_exits_2_and_writes_nothing(
+    baseline_path, tmp_path, facts, message
+):
+    result, out, given = run_given(baseline_path, tmp_path, facts)
     assert result.exit_code == 2
-    assert result.output.strip() == (
-        f"error: {given}: facts.0: 'treaty in the first fortnight' holds in none of the "
-        "300 lanes; nothing written"
-    )
-    assert not out.exists()
-
-
-def test_a_bad_observation_file_stops_before_the_run(baseline_path, tmp_path):
-    bad = "  - {column: agreed, by: 2009-06-01}\n"
-    result, out, given = run_given(baseline_path, tmp_path, bad)
-    assert result.exit_code == 2
-    assert result.output.strip() == (
-        f"error: {given}:4: facts.0.by: agreed is true or false: use `value: true` or "
-        "`value: false`"
-    )
+    assert result.output.strip() == "error: " + message.format(given=given)
     assert not out.exists()
