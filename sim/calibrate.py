@@ -162,6 +162,7 @@ class Calibration:
         self.names = sorted({f.column for f in self.facts} | {f"input.{p}" for p in self.paths})
         self.scales: list[float] = []
         self.lanes_used = 0
+        self.rate = 1.0  # acceptance of the last generation: how many batches to start at once
 
     # --- the algorithm -------------------------------------------------------------------
 
@@ -221,7 +222,15 @@ class Calibration:
         kernel = None if parents is None else Kernel(parents)
         batches: list[dict[str, np.ndarray]] = []
         lanes = accepted = 0
-        for batch in self._batches(gen, first, kernel):
+
+        def ahead() -> int:
+            """Batches worth having in flight: those the acceptance so far says are needed."""
+            rate = accepted / lanes if accepted else self.rate
+            need = (self.settings.posterior - accepted) / max(rate, 1e-9) / self.settings.batch
+            left = (self.settings.max_lanes - self.lanes_used) / self.settings.batch
+            return max(1, min(self.slots, math.ceil(need), math.ceil(left)))
+
+        for batch in self._batches(gen, first, kernel, ahead):
             if not self.scales:
                 self.scales = fact_scales(self.facts, batch, self.clock)
             batch["distance"] = self.distance(batch)
@@ -240,6 +249,7 @@ class Calibration:
             )
             if enough(lanes, accepted):
                 break
+        self.rate = max(accepted, 1) / lanes
         joined = {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
         generation = Generation(
             epsilon,
@@ -257,13 +267,14 @@ class Calibration:
         chosen.weights = kernel.weights(chosen.z)
         return chosen
 
-    def _batches(self, gen: int, first: int, kernel: Kernel | None):
-        """Yield batches in order, each loaded from disk or simulated (`slots` in flight)."""
+    def _batches(self, gen: int, first: int, kernel: Kernel | None, ahead: Callable[[], int]):
+        """Yield batches in order, each loaded from disk or simulated, `ahead()` in flight (a
+        batch simulated past the end of a generation is work thrown away)."""
         size = self.settings.batch
         pending: dict[int, Future | dict] = {}
         index = 0
         while True:
-            while len(pending) < self.slots:
+            while len(pending) < ahead():
                 b = index + len(pending)
                 pending[b] = self._start(gen, b, first + b * size, kernel)
             entry = pending.pop(index)
