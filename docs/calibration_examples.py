@@ -86,13 +86,8 @@ def main() -> None:
     for name in ("md_review", "georgia_flareup", "defense_channel", "iran_delinked"):
         fired = lane[f"event_{name}_week"]
         if 0 <= fired < week - 2:
-            day = clock.date(fired)
             seen.append(
-                {
-                    "column": f"event_{name}_week",
-                    "between": [day, clock.date(fired)],
-                    "label": f"first {name} on {day}",
-                }
+                {"column": f"event_{name}_week", "by": as_of, "label": f"{name} by {as_of}"}
             )
         else:
             seen.append(

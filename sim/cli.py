@@ -207,14 +207,15 @@ def nowcast(console, scn, folder: Path, given: Path, created: bool) -> None:
     write_nowcast(folder, scn, result, given.read_text(encoding="utf-8"))
     lanes = len(result.kept)
     table = Table(title=f"{scn.name} given {facts.name}: {result.ess:,} of {lanes:,} lanes kept")
-    table.add_column("measure")
-    table.add_column("value (95% interval)")
+    for column in ("measure", "given the observations (95% interval)", "before them"):
+        table.add_column(column)
     for label, share in result.shares:
-        table.add_row(f"lanes meeting: {label}", f"{share:.1%}")
-    table.add_row("effective sample size", f"{result.ess:,}")
+        table.add_row(f"lanes meeting: {label}", f"{share:.1%}", "")
+    table.add_row("effective sample size", f"{result.ess:,}", f"{lanes:,}")
     table.add_section()
+    before = dict(headline_rows(json.loads((folder / "summary.json").read_text()), scn))
     for label, text in headline_rows(result.summary, scn):
-        table.add_row(label, text)
+        table.add_row(label, text, before.get(label, "-"))
     console.print(table)
     console.print(f"results: {folder}  nowcast: {folder / 'nowcast.html'}")
 
@@ -591,32 +592,33 @@ def score(
     from rich.console import Console
     from rich.table import Table
 
-    from sim.calendar import Clock
-    from sim.nowcast import GIVEN, kept_lanes
-    from sim.score import means, score_run
+    from sim.loader import ScenarioError
+    from sim.score import means, score_folder
+    from sim.store import StoreError
 
-    for folder in folders:
-        scn = load(folder / "scenario.yaml")
-        if not (folder / "runs.parquet").is_file():
-            fail(f"{folder}: no runs.parquet; is the run complete?")
-        facts = read_facts(observed, scn)
-        keep = None
-        if (folder / GIVEN).is_file():
-            keep = kept_lanes(folder, read_facts(folder / GIVEN, scn), scn)
-        scores = score_run(folder, facts.facts, Clock.from_calendar(scn.calendar), keep)
-        lanes = (
-            f"{keep.sum():,} lanes kept by its observations" if keep is not None else "all lanes"
-        )
-        table = Table(title=f"{folder} ({scn.name}, {lanes}) against {facts.name}")
+    try:
+        runs = [score_folder(folder, observed) for folder in folders]
+    except (ScenarioError, StoreError) as err:
+        fail(str(err))
+    console = Console()
+    for run in runs:
+        table = Table(title=f"{run.folder} ({run.scenario}, {run.lanes})")
         for column in ("observed", "P(forecast)", "Brier", "log score", "CRPS"):
             table.add_column(column)
-        for s in scores:
+        for s in run.scores:
             shown = "-" if s.crps is None else f"{s.crps:.4g} {s.unit}".strip()
-            table.add_row(s.fact, f"{s.probability:.1%}", f"{s.brier:.4f}", f"{s.log:.4f}", shown)
-        total = means(scores)
-        table.add_section()
-        table.add_row("mean", "", f"{total['brier']:.4f}", f"{total['log']:.4f}", "")
-        Console().print(table)
+            brier, log = ("-", "-") if s.brier is None else (f"{s.brier:.4f}", f"{s.log:.4f}")
+            table.add_row(s.fact, f"{s.probability:.1%}", brier, log, shown)
+        console.print(table)
+    ranking = Table(title=f"ranked by mean log score against {observed} (lower is better)")
+    for column in ("run", "scenario", "mean Brier", "mean log score"):
+        ranking.add_column(column)
+    for run in sorted(runs, key=lambda r: means(r.scores)["log"]):
+        total = means(run.scores)
+        ranking.add_row(
+            str(run.folder), run.scenario, f"{total['brier']:.4f}", f"{total['log']:.4f}"
+        )
+    console.print(ranking)
 
 
 def main() -> None:

@@ -6,7 +6,8 @@ holds; it was observed, so the Brier score is (1 - p)^2 and the log score -ln p 
 infinity). A fact giving the `value` of a number or a date is also scored by the continuous
 ranked probability score (CRPS) of the lanes' values, in the column's units (weeks for
 dates): lanes where the thing never happened count as the week after the horizon, and
-lanes without a value (no agreement, so no package) are left out.
+lanes without a value (no agreement, so no package) are left out. An exact value of a
+continuous quantity (no `tolerance`) has no probability to score: it gets the CRPS alone.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ class FactScore:
 
     fact: str
     probability: float
-    brier: float
-    log: float
+    brier: float | None  # None: an exact value of a continuous quantity has no probability
+    log: float | None
     crps: float | None  # None: the fact gives no value to compare a distribution with
     unit: str = ""
 
@@ -67,6 +68,8 @@ def score_fact(fact: Fact, columns: dict[str, np.ndarray], clock: Clock) -> Fact
             unit = "weeks"
         x = x[~np.isnan(x.astype(float))]
         value = crps(x, fact.centre(clock))
+        if not unit and not fact.tolerance:  # exact value of a continuous quantity: CRPS alone
+            return FactScore(fact.title, p, None, None, value)
     return FactScore(fact.title, p, brier(p), log_score(p, lanes), value, unit)
 
 
@@ -83,9 +86,39 @@ def score_run(
     return [score_fact(f, columns, clock) for f in facts]
 
 
+@dataclass
+class RunScores:
+    """One finished run's scores against a file of observed facts."""
+
+    folder: Path
+    scenario: str
+    lanes: str  # which lanes were scored: all, or those a nowcast kept
+    scores: list[FactScore]
+
+
+def score_folder(folder: Path, observed: Path) -> RunScores:
+    """Score the run in `folder` against the facts in `observed` (a nowcast's folder over the
+    lanes its observations kept). ScenarioError for a bad file, StoreError for a bad folder."""
+    from sim.loader import load_scenario
+    from sim.nowcast import GIVEN, kept_lanes
+    from sim.store import StoreError
+    from sim.targets import load_facts, run_columns
+
+    if not (folder / "runs.parquet").is_file():
+        raise StoreError(f"{folder}: no runs.parquet; score a complete run folder")
+    scenario = load_scenario(folder / "scenario.yaml")
+    columns, clock = run_columns(scenario), Clock.from_calendar(scenario.calendar)
+    facts = load_facts(observed, columns, clock)
+    keep, lanes = None, "all lanes"
+    if (folder / GIVEN).is_file():
+        keep = kept_lanes(folder, load_facts(folder / GIVEN, columns, clock), scenario)
+        lanes = f"{keep.sum():,} lanes kept by its observations"
+    return RunScores(folder, scenario.name, lanes, score_run(folder, facts.facts, clock, keep))
+
+
 def means(scores: list[FactScore]) -> dict[str, float]:
     """Mean Brier and log score over the facts: one number per run, to rank scenarios."""
     return {
-        "brier": float(np.mean([s.brier for s in scores])),
-        "log": float(np.mean([s.log for s in scores])),
+        "brier": float(np.mean([s.brier for s in scores if s.brier is not None] or [np.nan])),
+        "log": float(np.mean([s.log for s in scores if s.log is not None] or [np.nan])),
     }
