@@ -85,6 +85,7 @@ def write_nowcast(folder: Path, scenario: Scenario, nowcast: Nowcast, given_text
     figure = signed_by_date(weeks["agreed_week"].to_numpy(), nowcast.kept, scenario)
     rows = [("effective sample size", f"{nowcast.ess:,} of {len(nowcast.kept):,} lanes")]
     rows += [(f"lanes meeting: {t}", f"{s:.1%}") for t, s in nowcast.shares]
+    rows += input_rows(folder, nowcast.kept, scenario)
     before = dict(headline_rows(unconditional, scenario))
     rows += [
         (label, f"{text}   (before: {before.get(label, '-')})")
@@ -107,6 +108,27 @@ def write_nowcast(folder: Path, scenario: Scenario, nowcast: Nowcast, given_text
         given_text,
         appendix_title="The observations (given.yaml)",
     )
+
+
+def input_rows(folder: Path, kept: np.ndarray, scenario: Scenario) -> list[tuple[str, str]]:
+    """Each uncertain input's median and 90% range over the lanes kept, and over all lanes:
+    what the observations say about the inputs, as a calibration would."""
+    names = [f"input.{path}" for path in scenario.inputs]
+    if not names:
+        return []
+    table = pq.read_table(folder / "runs.parquet", columns=names)
+    rows = []
+    for name in names:
+        values = table.column(name).to_numpy()
+        given, before = (np.quantile(v, [0.05, 0.5, 0.95]) for v in (values[kept], values))
+        rows.append(
+            (
+                name.removeprefix("input."),
+                f"{given[1]:.3g} ({given[0]:.3g} - {given[2]:.3g})   "
+                f"(before: {before[1]:.3g} ({before[0]:.3g} - {before[2]:.3g}))",
+            )
+        )
+    return rows
 
 
 def signed_by_date(weeks: np.ndarray, kept: np.ndarray, scenario: Scenario) -> go.Figure:
