@@ -32,16 +32,18 @@ def write_calibration_report(calibration: Calibration, manifest: dict) -> None:
             "silent about it.",
         ),
         (
-            pairs_figure(posterior, paths, calibration.seed),
-            "Posterior draws (resampled by weight) two inputs at a time: a slanted cloud means "
-            "the targets pin down a trade-off between them rather than each alone.",
-        ),
-        (
             predictive_figure(prior, predictive, calibration),
             "Each target's column before calibration (grey) and when the posterior is played "
             "again with fresh chance (green); the shaded band is the target.",
         ),
     ]
+    pairs = pairs_figure(posterior, paths, calibration.seed)
+    if pairs is not None:
+        caption = (
+            "Posterior draws (resampled by weight) two inputs at a time: a slanted cloud means "
+            "the targets pin down a trade-off between them rather than each alone."
+        )
+        sections.insert(1, (pairs, caption))
     scenario = calibration.scenario
     meta = {"seed": calibration.seed, "run": manifest.get("started", "")}
     write_page(
@@ -116,23 +118,35 @@ def marginals_figure(prior: pd.DataFrame, posterior: pd.DataFrame, paths: list[s
     return fig
 
 
-def pairs_figure(posterior: pd.DataFrame, paths: list[str], seed: int) -> go.Figure:
-    """Scatter matrix of the posterior, drawn by weight (keyed draws, so the page is stable)."""
+def pairs_figure(posterior: pd.DataFrame, paths: list[str], seed: int) -> go.Figure | None:
+    """The posterior two inputs at a time (lower triangle), drawn by weight with keyed
+    numbers so the page is stable; None with a single input."""
+    if len(paths) < 2:
+        return None
     ids = np.arange(PAIRS_POINTS, dtype=np.int64)
     pick = resample(posterior["weight"].to_numpy(), uniform(seed, "calibrate:pairs", ids))
     sample = posterior.iloc[pick]
-    fig = go.Figure(
-        go.Splom(
-            dimensions=[
-                {"label": p.split(".", 1)[-1], "values": sample[f"input.{p}"]} for p in paths
-            ],
-            marker={"size": 3, "color": POSTERIOR, "opacity": 0.4},
-            diagonal_visible=False,
-            showupperhalf=False,
-        )
-    )
-    size = max(420, 180 * len(paths))
-    fig.update_layout(title="Posterior draws, inputs in pairs", height=size, width=size + 120)
+    names = [p.split(".", 1)[-1] for p in paths]
+    k = len(paths) - 1
+    fig = make_subplots(rows=k, cols=k, horizontal_spacing=0.04, vertical_spacing=0.04)
+    for row in range(1, k + 1):
+        for col in range(1, row + 1):
+            x, y = sample[f"input.{paths[col - 1]}"], sample[f"input.{paths[row]}"]
+            dots = go.Scatter(
+                x=x,
+                y=y,
+                mode="markers",
+                showlegend=False,
+                name=f"{names[col - 1]} / {names[row]}",
+                marker={"size": 3, "color": POSTERIOR, "opacity": 0.4},
+            )
+            fig.add_trace(dots, row=row, col=col)
+            if row == k:
+                fig.update_xaxes(title_text=names[col - 1], row=row, col=col)
+            if col == 1:
+                fig.update_yaxes(title_text=names[row], row=row, col=col)
+    size = max(420, 220 * k)
+    fig.update_layout(title="Posterior draws, inputs in pairs", height=size, width=size + 160)
     return fig
 
 
