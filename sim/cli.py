@@ -166,7 +166,8 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None, 
                 typer.echo(f"error: {err}; {kept} in {folder}", err=True)
             else:
                 typer.echo(f"interrupted: {kept} in {folder}", err=True)
-            typer.echo(f"finish with: negsim run --resume {folder}", err=True)
+            again = f" --given {given}" if given is not None else ""
+            typer.echo(f"finish with: negsim run --resume {folder}{again}", err=True)
             code = 1 if isinstance(err, RunFailed) else 128 + getattr(err, "signum", 2)
             raise typer.Exit(code=code) from None
     if given is not None:
@@ -516,6 +517,8 @@ def calibrate(
             if scenario is not None or targets is not None:
                 fail("--resume DIR takes no scenario and no --targets")
             manifest = read_manifest(resume)
+            if manifest.get("kind") != "calibration":
+                fail(f"{resume}: not a calibration folder (its manifest has no kind: calibration)")
             folder, settings, seed = resume, Settings(**manifest["settings"]), manifest["seed"]
             scn = load(folder / "scenario.yaml")
             targets = folder / "targets.yaml"
@@ -531,7 +534,7 @@ def calibrate(
         if resume is None:
             start(folder, scn, targets.read_text(encoding="utf-8"), settings, seed, sys.argv)
         _calibrate(scn, facts, folder, settings, seed, workers or os.cpu_count() or 1)
-    except (CalibrationError, StoreError, KeyError) as err:
+    except (CalibrationError, StoreError) as err:
         fail(str(err))
 
 
