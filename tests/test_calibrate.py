@@ -1,7 +1,12 @@
 """Calibration recovers known inputs; it resumes to the same posterior; the CLI writes its files."""
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -176,3 +181,32 @@ def test_dates_in_facts_are_weeks_of_the_calendar():
     assert fact.holds({"agreed_week": weeks}, clock).tolist() == [False, True, True, False]
     fact = Fact(column="agreed_week", not_by=date.fromisoformat(day(5)))
     assert fact.holds({"agreed_week": weeks}, clock).tolist() == [True, False, False, True]
+
+
+def test_ctrl_c_keeps_batches_and_resume_finishes(tmp_path):
+    root = Path(__file__).resolve().parent.parent
+    targets = root / "scenarios" / "targets" / "synthetic_tight.yaml"
+    options = ["--posterior", "200", "--batch", "500", "--max-lanes", "6000", "--workers", "1"]
+    command = [sys.executable, "-m", "sim.cli", "calibrate", "scenarios/calibration_prior.yaml"]
+    command += ["--targets", str(targets), *options]
+    cut = tmp_path / "cut"
+    proc = subprocess.Popen(
+        [*command, "--out", str(cut)],
+        cwd=root,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not any((cut / "batches").glob("*.parquet")) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert f"finish with: negsim calibrate --resume {cut}" in stderr and "Traceback" not in stderr
+    assert json.loads((cut / "manifest.json").read_text())["status"] == "interrupted"
+    resumed = runner.invoke(app, ["calibrate", "--resume", str(cut), "--workers", "1"])
+    assert resumed.exit_code == 0, resumed.output  # the same numbers: see the test above
+    manifest = json.loads((cut / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["resumed"]
+    assert not (cut / "batches").exists()
