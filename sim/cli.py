@@ -577,6 +577,11 @@ def _calibrate(scn, facts, folder: Path, settings, seed: int, workers: int) -> N
         f"{manifest['posterior_ess']:,.0f}) from {manifest['lanes_simulated']:,} lanes "
         f"in {manifest['seconds']:.1f} s"
     )
+    if manifest["posterior_size"] < settings.posterior:
+        console.print(
+            f"[bold yellow]fewer draws than the {settings.posterior:,} asked: the lane budget "
+            "(--max-lanes) ran out[/]"
+        )
     if not manifest["reached_targets"]:
         console.print(
             f"[bold yellow]the targets were not reached within --max-lanes; the posterior is at "
