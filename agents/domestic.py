@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
 import mesa
 import numpy as np
+from scipy.special import ndtr
 
 from sim.scenario import Actor
 from sim.scenario import Ratifier as RatifierSpec
@@ -55,35 +55,59 @@ def aggregate_mandate(
 
 
 class Ratifier(mesa.Agent):
-    """A legislature whose members' reservation utilities sit at normal quantiles around a centre.
+    """A legislature of blocs voting on a signed package `delay_weeks` after signature.
 
-    A package passes when at least `threshold` of members accept it, i.e. when the party's
-    utility clears the k-th lowest member reservation, shifted by the body's mood at the vote.
+    Each bloc judges the package by its own ideals, tolerances and saliences against the world
+    without a treaty; its members' margins sit at the normal quantiles (k - 0.5)/n around the
+    bloc's margin with the bloc's spread, so its yes votes have a closed form. The chamber's
+    mood at the vote shifts every member alike.
     """
 
-    def __init__(self, model: mesa.Model, spec: RatifierSpec) -> None:
+    def __init__(self, model: mesa.Model, spec: RatifierSpec, party: str) -> None:
         super().__init__(model)
-        lanes = model.lanes
+        lanes, issues = model.lanes, model.issue_names
         self.name = spec.name
-        self.threshold = spec.threshold
+        self.party = party
         self.delay_weeks = spec.delay_weeks
-        self.centre = np.full(lanes, spec.centre)
-        self.spread = np.full(lanes, spec.spread)
-        self.pivot_z = pivot_quantile(spec.members, spec.threshold)
-        self.mood = np.full(lanes, spec.mood)  # std. dev. of the body's mood at the vote
+        self.mood = np.full(lanes, spec.mood)
+        self.members = np.array([b.members for b in spec.blocs.values()])
+        self.needed = math.ceil(spec.threshold * self.members.sum() - 1e-9)
+        self.bloc_names = list(spec.blocs)
+        self.margin = np.tile([b.margin for b in spec.blocs.values()], (lanes, 1))
+        self.spread = np.tile([b.spread for b in spec.blocs.values()], (lanes, 1))
+        blocs = spec.blocs.values()
+        self.ideal = np.array([[b.positions.get(i, 0.0) for i in issues] for b in blocs])
+        self.tolerance = np.array([[b.tolerance.get(i, 1.0) for i in issues] for b in blocs])
+        salience = np.array([[b.salience.get(i, 0.0) for i in issues] for b in blocs])
+        total = salience.sum(axis=1, keepdims=True)
+        self.weight = np.divide(salience, total, out=np.zeros_like(salience), where=total > 0)
+        self.power = 2.0 if model.quadratic else 1.0
+        self.no_deal = self._values(model.no_agreement[None, :])  # blocs x 1
 
-    def win_set_bound(self, idx: np.ndarray) -> np.ndarray:
-        """Lowest utility the expected body ratifies in lanes `idx` (its win-set is all above)."""
-        return self.centre[idx] + self.spread[idx] * self.pivot_z
+    def _values(self, package: np.ndarray) -> np.ndarray:
+        """Each bloc's utility of each package: blocs x packages."""
+        gap = (package[None, :, :] - self.ideal[:, None, :]) / self.tolerance[:, None, :]
+        loss = gap * gap if self.power == 2.0 else np.abs(gap)
+        return 1.0 - (self.weight[:, None, :] * loss).sum(axis=2)
 
-    def ratifies(self, utility: np.ndarray, lanes: np.ndarray) -> np.ndarray:
-        """Vote of the body, mood included, on packages worth `utility` in the given lanes."""
+    def votes(
+        self, package: np.ndarray, idx: np.ndarray, shock: np.ndarray | float = 0.0
+    ) -> np.ndarray:
+        """Yes votes on packages (one row per lane in `idx`) with the chamber's mood `shock`."""
+        gain = (self._values(package) - self.no_deal).T  # lanes x blocs
+        x = gain - self.margin[idx] + np.asarray(shock, dtype=float).reshape(-1, 1)
+        spread = self.spread[idx]
+        share = np.where(spread > 0, ndtr(x / np.where(spread > 0, spread, 1.0)), x >= 0)
+        yes = np.clip(np.floor(self.members * share + 0.5), 0, self.members)
+        return yes.sum(axis=1).astype(np.int64)
+
+    def passes(
+        self, package: np.ndarray, idx: np.ndarray, shock: np.ndarray | float = 0.0
+    ) -> np.ndarray:
+        """Does the chamber ratify (enough yes votes)? With shock 0: the expected chamber."""
+        return self.votes(package, idx, shock) >= self.needed
+
+    def shock(self, idx: np.ndarray) -> np.ndarray:
+        """The chamber's mood at the vote in lanes `idx` (a common random number per lane)."""
         model = self.model
-        shock = normal(model.seed, f"mood:{self.name}", model.lane_ids[lanes])
-        return utility >= self.win_set_bound(lanes) + self.mood[lanes] * shock
-
-
-def pivot_quantile(members: int, threshold: float) -> float:
-    """Standard-normal reservation of the pivotal member: the k-th lowest of n, k = ceil(t n)."""
-    k = max(1, math.ceil(threshold * members - 1e-9))
-    return NormalDist().inv_cdf((k - 0.5) / members)
+        return self.mood[idx] * normal(model.seed, f"mood:{self.party}", model.lane_ids[idx])

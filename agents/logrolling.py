@@ -45,6 +45,11 @@ class ConcessionPath:
         self.ideal[idx] = ideal
         self.reach[idx] = np.sign(other_ideal - ideal) * distance
 
+    @property
+    def full(self) -> np.ndarray:
+        """Utility given up by conceding every issue to the other side's ideal, per lane."""
+        return self.room.sum(axis=1)
+
     def package(self, concession: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Package (one row per lane in `idx`) worth 1 - concession to the giver."""
         room = self.room[idx]

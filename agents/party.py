@@ -27,11 +27,12 @@ class Party(mesa.Agent):
         self.key = key
         self.name = spec.name
         self.actors = [DomesticActor(model, n, a, issues) for n, a in spec.actors.items()]
-        self.ratifier = Ratifier(model, spec.ratifier) if spec.ratifier else None
+        self.ratifier = Ratifier(model, spec.ratifier, key) if spec.ratifier else None
         self.anticipates = spec.anticipates_ratification and self.ratifier is not None
         self.kind = spec.tactic.kind
         self.extension_weeks = spec.extension_weeks
         self.verification_loss = spec.verification_loss
+        self.erosion_limit = spec.erosion_limit
         ready = model.clock.week(spec.readiness) if spec.readiness else 0
 
         def full(value: float) -> np.ndarray:
@@ -47,7 +48,11 @@ class Party(mesa.Agent):
         self.trust_sensitivity = full(spec.tactic.trust_sensitivity)
         self.discount = full(spec.tactic.discount)
         self.elapsed = np.zeros(lanes)
-        self.deadline = full(model.clock.deadline_week)
+        # under a soft deadline the parties expect talks to go on past expiry, so they pace
+        # their concessions to a later date than under a hard one
+        soft = 0 if model.clock.hard_deadline else spec.extension_weeks
+        self.deadline = full(model.clock.deadline_week + soft)
+        self.win_set = np.full(lanes, np.inf)  # most the party may concede and still ratify
         self.window_start = np.zeros(lanes)  # where the tactic's clock starts (soft deadline)
         self.opening = np.full(lanes, np.nan)  # demand at the clock's start (NaN: the ideal's)
         self.offer = np.zeros((lanes, len(issues)))
@@ -96,6 +101,21 @@ class Party(mesa.Agent):
             other.tolerance[idx],
         )
 
+    def update_win_set(self, idx: np.ndarray) -> None:
+        """Putnam's anticipation: along its own offer path, the largest concession its
+        ratifier would still pass in expectation (bisection; -inf if even its ideal fails)."""
+        if not self.anticipates or idx.size == 0:
+            return
+        body, hi = self.ratifier, self.path.full[idx].copy()
+        passes = body.passes(self.tradeoff(hi, idx), idx)
+        lo = np.zeros(idx.size)
+        at_ideal = body.passes(self.tradeoff(lo, idx), idx)
+        for _ in range(40):
+            mid = 0.5 * (lo + hi)
+            ok = body.passes(self.tradeoff(mid, idx), idx)
+            lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+        self.win_set[idx] = np.where(passes, np.inf, np.where(at_ideal, lo, -np.inf))
+
     def utility(self, package: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Weighted sum over issues of 1 - (|x - ideal| / tolerance)^power (negative beyond it);
         the weights sum to 1."""
@@ -107,7 +127,7 @@ class Party(mesa.Agent):
         """Least utility the party will take: its walk-away, or its ratifier's win-set edge."""
         walk_away = self.no_deal[idx] + self.margin[idx] - self.erosion[idx]
         if self.anticipates:
-            return np.maximum(walk_away, self.ratifier.win_set_bound(idx))
+            return np.maximum(walk_away, self.best[idx] - self.win_set[idx])
         return walk_away
 
     def target(self, idx: np.ndarray, weeks_ahead: float = 0.0) -> np.ndarray:
@@ -132,7 +152,10 @@ class Party(mesa.Agent):
         seen = self.last_seen[idx]
         self.opponent_gain[idx] = np.where(np.isnan(seen), 0.0, np.maximum(value - seen, 0.0))
         self.last_seen[idx] = value
-        return value >= self.discount[idx] * self.target(idx, weeks_ahead=1.0) - TIE
+        yes = value >= self.discount[idx] * self.target(idx, weeks_ahead=1.0) - TIE
+        if self.anticipates:  # never sign what the ratifier would reject in expectation
+            yes &= self.ratifier.passes(offer, idx)
+        return yes
 
     def stands_by(self, idx: np.ndarray) -> np.ndarray:
         """Would the party still sign its standing offer? Not below its walk-away (a mandate or
@@ -148,8 +171,7 @@ class Party(mesa.Agent):
         aim = reciprocated(aim, self.opponent_gain[idx], self.reciprocity[idx], model.trust[idx])
         standing = np.where(self.has_offer[idx], self.utility(self.offer[idx], idx), best)
         aim = np.clip(np.minimum(aim, standing), floor, best)  # concessions are not withdrawn
-        package = self.tradeoff(best - aim, idx)
-        self.offer[idx] = self.limit_technical(package, idx)
+        self.offer[idx] = self.tradeoff(best - aim, idx)
         self.has_offer[idx] = best >= floor - TIE  # no package beats walking away: table none
 
     def tradeoff(self, loss: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -159,15 +181,6 @@ class Party(mesa.Agent):
         package = np.where(model.dropped[idx], model.off_table, package)
         return np.clip(package, model.issue_lo, model.issue_hi)
 
-    def limit_technical(self, package: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Technical issues move at most `capacity` of the way from the last offer; dropped are fixed."""
-        tech = np.flatnonzero(self.model.technical)
-        if tech.size:
-            rows = idx[:, None]
-            last = np.where(self.has_offer[rows], self.offer[rows, tech], self.ideal[rows, tech])
-            package[:, tech] = last + self.capacity[rows] * (package[:, tech] - last)
-        return np.where(self.model.dropped[idx], self.model.off_table, package)
-
     def pass_deadline(self, idx: np.ndarray) -> None:
         """Soft deadline reached: restart the tactic's clock from the current demand toward a
         lower walk-away over `extension_weeks` more weeks."""
@@ -175,4 +188,5 @@ class Party(mesa.Agent):
         self.opening[due] = self.target(due)  # the clock restarts from where the party stands
         self.window_start[due] = self.elapsed[due]
         self.deadline[due] = self.elapsed[due] + self.extension_weeks
-        self.erosion[due] += self.verification_loss
+        eroded = self.erosion[due] + self.verification_loss
+        self.erosion[due] = np.minimum(eroded, self.erosion_limit)

@@ -31,6 +31,7 @@ class Clock:
     bargaining: np.ndarray  # bool per week: a session or summit runs
     boost: np.ndarray  # extra clock weeks per week (summits)
     summit_trust: np.ndarray  # change in trust per week (summits)
+    host: tuple[str | None, ...]  # party hosting each week's round, which moves first in it
 
     @classmethod
     def from_calendar(cls, cal: Calendar) -> Clock:
@@ -39,9 +40,12 @@ class Clock:
         bargaining = np.zeros(weeks, dtype=bool)
         boost = np.zeros(weeks)
         trust = np.zeros(weeks)
-        for session in cal.sessions:
+        host: list[str | None] = [None] * weeks
+        for session in cal.all_sessions():
             first = week_of(cal.start, session.start)
             bargaining[first : first + session.weeks] = True
+            for week in range(first, min(first + session.weeks, weeks)):
+                host[week] = session.host
         for summit in cal.summits:
             week = week_of(cal.start, summit.date)
             bargaining[week] = True
@@ -55,6 +59,7 @@ class Clock:
             bargaining=bargaining,
             boost=boost,
             summit_trust=trust,
+            host=tuple(host),
         )
 
     def week(self, day: date) -> int:

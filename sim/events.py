@@ -88,8 +88,9 @@ def fire(model, week: int) -> None:
 
 
 def moves_mandate(effect: Effect) -> bool:
-    """True for effects on what a mandate is built from: domestic actors, or the agenda."""
-    return effect.op == "drop" or ".actors." in effect.target
+    """True for effects on what a mandate or its win-set is built from: domestic actors, the
+    ratifier, or the agenda."""
+    return effect.op == "drop" or ".actors." in effect.target or ".ratifier." in effect.target
 
 
 def apply(model, effect: Effect, idx: np.ndarray, per_lane: np.ndarray | None = None) -> None:
@@ -126,6 +127,10 @@ def resolve(model, parts: list[str]) -> tuple[np.ndarray, int | None, tuple[floa
         return getattr(party, rest[0]), None, bounds
     if rest[0] == "tactic":
         return getattr(party, rest[1]), None, BOUNDS[rest[1]]
+    if rest[0] == "ratifier" and rest[1] == "blocs":
+        body = party.ratifier
+        bounds = BOUNDS["margin"] if rest[3] == "margin" else (0.0, 2.0)
+        return getattr(body, rest[3]), body.bloc_names.index(rest[2]), bounds
     if rest[0] == "ratifier":
         return getattr(party.ratifier, rest[1]), None, BOUNDS.get(rest[1], (-np.inf, np.inf))
     actor = next(a for a in party.actors if a.name == rest[1])

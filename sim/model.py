@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from agents.party import Party
+from agents.party import TIE, Party
 from sim.calendar import Clock
 from sim.events import compile_events, fire, resolve
 from sim.scenario import Scenario
@@ -64,6 +64,7 @@ class NegotiationModel(mesa.Model):
         self.triggers = compile_events(scenario, self.clock)
         self.chance = np.tile([t.chance for t in self.triggers], (lanes, 1)).reshape(lanes, -1)
         self.effect_values: dict[tuple[int, int], np.ndarray] = {}
+        self.drafting_weeks = np.full(lanes, scenario.drafting_weeks)
         self.fired_week = np.full((lanes, len(self.triggers)), -1, dtype=np.int32)
         self.fired_count = np.zeros((lanes, len(self.triggers)), dtype=np.int32)
         self.mandate_stale = np.zeros(lanes, dtype=bool)  # lanes whose actors or agenda changed
@@ -86,7 +87,9 @@ class NegotiationModel(mesa.Model):
             if values is None:
                 values = dist.quantile(uniform(self.seed, f"input:{path}", self.lane_ids))
             parts = path.split(".")
-            if parts[0] == "events":
+            if path == "drafting_weeks":
+                self.drafting_weeks[:] = values
+            elif parts[0] == "events":
                 e = names.index(parts[1])
                 if parts[2] == "effects":
                     self.effect_values[(e, int(parts[3]))] = values
@@ -103,7 +106,14 @@ class NegotiationModel(mesa.Model):
         self.agreed_week = np.full(lanes, -1, dtype=np.int32)
         self.package = np.full((lanes, n_issues), np.nan)
         self.utility_at = np.full((lanes, 2), np.nan)
+        self.walk_away_at = np.full((lanes, 2), np.nan)
+        self.vote_week = np.full((lanes, 2), -1, dtype=np.int32)  # when each chamber votes
+        self.yes_votes = np.full((lanes, 2), -1, dtype=np.int64)
         self.ratified = np.zeros((lanes, 2), dtype=bool)
+        self.ratified_week = np.full((lanes, 2), -1, dtype=np.int32)
+        self.text = np.zeros(lanes)  # share of the treaty text drafted
+        self.stalled = np.zeros(lanes)  # weeks since the last concession
+        self.broke_week = np.full(lanes, -1, dtype=np.int32)
         self.agreements = np.zeros(weeks, dtype=np.int64)
         self.offer_hist = np.zeros((2, weeks, n_issues, OFFER_BINS), dtype=np.int64)
         self.trace_lanes = min(trace, lanes)
@@ -118,12 +128,14 @@ class NegotiationModel(mesa.Model):
         for party in self.order:
             party.elapsed += self.clock.boost[week]
         self._deadline(week)
+        self._breakdown(week)
         stale = np.flatnonzero(self.mandate_stale)
         if stale.size:
             self._update_mandates(stale)
             self.mandate_stale[stale] = False
         if self.clock.bargaining[week]:
             self._bargain(week)
+        self._votes(week)
         if self.clock.bargaining[week] or week in (0, self.clock.deadline_week):
             self._record(week)
         else:  # outside sessions no offer moves and no lane settles: last week's picture stands
@@ -139,6 +151,8 @@ class NegotiationModel(mesa.Model):
             party.update_mandate(idx)
         for party in self.order:
             party.update_path(idx)
+        for party in self.order:
+            party.update_win_set(idx)
 
     def _deadline(self, week: int) -> None:
         """Hard deadline: talks end at expiry. Soft: each party's perceived deadline moves out."""
@@ -151,14 +165,42 @@ class NegotiationModel(mesa.Model):
         for party in self.order:
             party.pass_deadline(idx)
 
+    def _breakdown(self, week: int) -> None:
+        """Soft deadline: after expiry talks may collapse, the likelier the longer they stall."""
+        spec = self.scenario.breakdown
+        if (
+            self.clock.hard_deadline
+            or week < self.clock.deadline_week
+            or not (spec.hazard or spec.growth)
+        ):
+            return
+        hazard = spec.hazard + spec.growth * self.stalled
+        collapse = self.active & (uniform(self.seed, "breakdown", self.lane_ids, week) < hazard)
+        self.active[collapse] = False
+        self.broke_week[collapse] = week
+
+    def _draft(self) -> None:
+        """A session week with both positions tabled drafts text at the slower side's pace."""
+        both = self.active & self.order[0].has_offer & self.order[1].has_offer
+        both &= self.drafting_weeks > 0
+        pace = np.minimum(self.order[0].capacity, self.order[1].capacity)
+        self.text[both] += pace[both] / self.drafting_weeks[both]
+
     def _bargain(self, week: int) -> None:
-        """Alternating offers: each ready party answers the standing offer, then counters."""
-        for party in self.order:
+        """Alternating offers, the round's host first: each ready party answers the standing
+        offer (a signature needs the treaty text), then counters."""
+        self.stalled[self.active] += 1
+        self._draft()
+        host = self.clock.host[week]
+        order = self.order if host is None else [self.party[host], self.party[host].opponent]
+        for party in order:
             ready = self.active & (party.readiness <= week)
             answering = np.flatnonzero(ready & party.opponent.has_offer)
             if answering.size:
                 yes = answering[party.accepts(answering)]
+                self.stalled[answering[party.opponent_gain[answering] > TIE]] = 0
                 yes = yes[party.opponent.stands_by(yes)]
+                yes = yes[(self.drafting_weeks[yes] == 0) | (self.text[yes] >= 1.0 - TIE)]
                 self._sign(yes, party.opponent.offer[yes], week)
             proposing = np.flatnonzero(ready & self.active)
             if proposing.size:
@@ -173,10 +215,27 @@ class NegotiationModel(mesa.Model):
         self.package[idx] = package
         self.agreements[week] += idx.size
         for p, party in enumerate(self.order):
-            value = party.utility(package, idx)
-            self.utility_at[idx, p] = value
-            ratifier = party.ratifier
-            self.ratified[idx, p] = True if ratifier is None else ratifier.ratifies(value, idx)
+            self.utility_at[idx, p] = party.utility(package, idx)
+            self.walk_away_at[idx, p] = party.no_deal[idx] + party.margin[idx] - party.erosion[idx]
+            delay = party.ratifier.delay_weeks if party.ratifier else 0
+            self.vote_week[idx, p] = min(week + delay, self.clock.weeks - 1)
+
+    def _votes(self, week: int) -> None:
+        """Chambers vote on packages signed `delay_weeks` ago, under this week's mood; a party
+        without a ratifier ratifies at signature. Votes due after the horizon are held in its
+        last week."""
+        for p, party in enumerate(self.order):
+            due = np.flatnonzero(self.vote_week[:, p] == week)
+            if due.size == 0:
+                continue
+            self.ratified_week[due, p] = week
+            if party.ratifier is None:
+                self.ratified[due, p] = True
+                continue
+            body = party.ratifier
+            yes = body.votes(self.package[due], due, body.shock(due))
+            self.yes_votes[due, p] = yes
+            self.ratified[due, p] = yes >= body.needed
 
     def _record(self, week: int) -> None:
         """Weekly offer histograms over lanes still talking, and the traced lanes' offers."""
@@ -212,18 +271,25 @@ class NegotiationModel(mesa.Model):
     def result(self) -> ChunkResult:
         """Collect per-lane outcomes as named columns."""
         agreed = self.agreed_week >= 0
-        delay = np.array([p.ratifier.delay_weeks if p.ratifier else 0 for p in self.order])
+        in_force = agreed & self.ratified.all(axis=1)
         runs = {
             "agreed": agreed,
             "agreed_week": self.agreed_week,
-            "in_force": agreed & self.ratified.all(axis=1),
-            "in_force_week": np.where(agreed, self.agreed_week + delay.max(), -1).astype(np.int32),
+            "in_force": in_force,
+            "in_force_week": np.where(in_force, self.ratified_week.max(axis=1), -1).astype(
+                np.int32
+            ),
+            "broke_down_week": self.broke_week,
         }
         for i, name in enumerate(self.issue_names):
             runs[f"package_{name}"] = self.package[:, i]
         for p, party in enumerate(self.order):
             runs[f"utility_{party.key}"] = self.utility_at[:, p]
+            runs[f"walk_away_{party.key}"] = self.walk_away_at[:, p]
             runs[f"ratified_{party.key}"] = agreed & self.ratified[:, p]
+            runs[f"ratified_week_{party.key}"] = self.ratified_week[:, p]
+            if party.ratifier is not None:
+                runs[f"votes_{party.key}"] = self.yes_votes[:, p]
         for e, trig in enumerate(self.triggers):
             runs[f"event_{trig.name}_week"] = self.fired_week[:, e]
             runs[f"event_{trig.name}_count"] = self.fired_count[:, e]

@@ -18,7 +18,7 @@ Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z][A-Z
 
 PARTY_ATTRS = ("margin", "capacity", "readiness")
 TACTIC_ATTRS = ("beta", "noise", "reciprocity", "trust_sensitivity", "discount")
-RATIFIER_ATTRS = ("centre", "spread")
+RATIFIER_ATTRS = ("mood",)
 
 
 class PathError(ValueError):
@@ -48,7 +48,21 @@ class Session(Strict):
     start: dt.date = Field(description="First day of the round.")
     weeks: int = Field(1, ge=1, le=1040, description="Length of the round in weeks.")
     venue: str = Field("", description="Where the round is held.")
+    host: str | None = Field(None, description="Party hosting the round; it moves first in it.")
     source: str = Field("", description="Quote from the article, or why this is an assumption.")
+
+
+class Rounds(Strict):
+    """A neutral rule for rounds the sources do not date: one every `every_weeks` weeks."""
+
+    first: dt.date = Field(description="Start of the first round the rule adds.")
+    every_weeks: int = Field(
+        4, ge=1, le=52, description="Weeks from one round's start to the next."
+    )
+    weeks: int = Field(1, ge=1, le=52, description="Length of each round in weeks.")
+    venue: str = Field("", description="Where the rounds are held.")
+    host: str | None = Field(None, description="Party hosting them (none: neutral ground).")
+    source: str = Field("", description="Why this rule.")
 
 
 class Summit(Strict):
@@ -73,11 +87,34 @@ class Calendar(Strict):
     deadline_kind: Literal["hard", "soft"] = Field(
         "soft", description="hard: talks end at expiry; soft: talks go on with lower reservations."
     )
-    sessions: list[Session] = Field(min_length=1, description="Formal talks rounds.")
+    sessions: list[Session] = Field(default_factory=list, description="Dated talks rounds.")
+    rounds: Rounds | None = Field(None, description="Rule for later, undated rounds.")
     summits: list[Summit] = Field(default_factory=list, description="Leaders' meetings.")
+
+    def all_sessions(self) -> list[Session]:
+        """Dated sessions, then the rounds the rule adds up to the horizon (never overlapping)."""
+        out = list(self.sessions)
+        if self.rounds is not None:
+            rule, day = self.rounds, self.rounds.first
+            while day <= self.horizon:
+                name = f"Round {len(out) + 1}"
+                out.append(
+                    Session(
+                        name=name,
+                        start=day,
+                        weeks=rule.weeks,
+                        venue=rule.venue,
+                        host=rule.host,
+                        source=rule.source,
+                    )
+                )
+                day += dt.timedelta(weeks=rule.every_weeks)
+        return out
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Calendar:
+        if not self.sessions and self.rounds is None:
+            raise PathError(("sessions",), "no talks rounds: give sessions or a rounds rule")
         if self.deadline <= self.start:
             raise PathError(("deadline",), f"{self.deadline} is not after start {self.start}")
         if self.horizon < self.deadline:
@@ -159,19 +196,42 @@ class Actor(Strict):
     source: str = Field("", description="Quote from the article, or why this is an assumption.")
 
 
+class Bloc(Strict):
+    """Members of a legislature who judge a treaty alike: their own ideals, tolerances, saliences."""
+
+    members: int = Field(ge=1, le=2000, description="Number of voting members in the bloc.")
+    positions: dict[str, Finite] = Field(description="Ideal value per issue.")
+    tolerance: dict[str, Positive] = Field(
+        description="Per issue, distance at which a value is worth nothing."
+    )
+    salience: dict[str, Share] = Field(description="How much the bloc cares, per issue.")
+    margin: float = Field(
+        0.0,
+        ge=-2,
+        le=2,
+        allow_inf_nan=False,
+        description="How much a treaty must beat no treaty (START I lapsed) for the median member.",
+    )
+    spread: float = Field(0.1, ge=0, le=2, description="Std. dev. of members' margins in the bloc.")
+    source: str = Field("", description="Quote, earlier public fact, or why this is an assumption.")
+
+
 class Ratifier(Strict):
-    """Body that votes on a signed package: members' reservations spread around a centre."""
+    """Body that votes on a signed package `delay_weeks` after signature, bloc by bloc."""
 
     name: str = Field(description="e.g. 'US Senate'.")
-    members: int = Field(100, ge=1, le=2000, description="Number of voting members.")
     threshold: float = Field(0.5, gt=0, le=1, description="Share of members needed to ratify.")
-    centre: float = Field(
-        ge=-1, le=2, allow_inf_nan=False, description="Median member's reservation utility."
+    mood: float = Field(
+        0.0, ge=0, le=1, description="Std. dev. of the chamber's mood at the vote (utility)."
     )
-    spread: float = Field(0.1, ge=0, le=1, description="Std. dev. of members' reservations.")
-    mood: float = Field(0.0, ge=0, le=1, description="Std. dev. of the body's mood at the vote.")
     delay_weeks: int = Field(12, ge=0, le=260, description="Weeks from signature to the vote.")
+    blocs: dict[Name, Bloc] = Field(min_length=1, description="Groups of members.")
     source: str = Field("", description="Quote from the article, or why this is an assumption.")
+
+    @property
+    def members(self) -> int:
+        """Members of the whole chamber."""
+        return sum(b.members for b in self.blocs.values())
 
 
 class Party(Strict):
@@ -187,11 +247,16 @@ class Party(Strict):
         "must give, e.g. for the political cost of signing).",
     )
     readiness: dt.date | None = Field(None, description="Day from which it can table positions.")
-    capacity: float = Field(1.0, gt=0, le=1, description="Share of the way technical issues move.")
+    capacity: float = Field(
+        1.0, ge=0, le=1, description="Share of full drafting speed the party's experts sustain."
+    )
     anticipates_ratification: bool = Field(True, description="Accept only inside the win-set.")
     extension_weeks: int = Field(8, ge=1, le=104, description="Soft deadline: weeks added.")
     verification_loss: Share = Field(
-        0.0, description="Soft deadline: reservation lost per extension (no START verification)."
+        0.0, description="Soft deadline: walk-away lost per extension (no START verification)."
+    )
+    erosion_limit: float = Field(
+        0.0, ge=0, le=2, description="Soft deadline: the most the walk-away can erode in all."
     )
     tactic: Tactic = Field(default_factory=Tactic)
     actors: dict[Name, Actor] = Field(min_length=1, description="Domestic actors.")
@@ -238,6 +303,14 @@ class Event(Strict):
         return self
 
 
+class Breakdown(Strict):
+    """After expiry under a soft deadline: a weekly chance the talks collapse for good."""
+
+    hazard: Share = Field(0.0, description="Weekly chance of collapse after expiry.")
+    growth: Share = Field(0.0, description="Added to the hazard per week without a concession.")
+    source: str = Field("", description="Why these values.")
+
+
 class Scenario(Strict):
     """A negotiation scenario: calendar, issues, two parties, events."""
 
@@ -256,6 +329,16 @@ class Scenario(Strict):
     )
     parties: dict[Name, Party] = Field(description="Exactly two delegations.")
     events: dict[Name, Event] = Field(default_factory=dict, description="What may happen.")
+    drafting_weeks: float = Field(
+        0.0,
+        ge=0,
+        le=520,
+        description="Weeks of joint work at full capacity the treaty text needs once both sides "
+        "have tabled positions (0: no text needed); it accrues only in session weeks.",
+    )
+    breakdown: Breakdown = Field(
+        default_factory=lambda: Breakdown(), description="Soft deadline: talks may collapse."
+    )
     _inputs: dict[str, Distribution] = PrivateAttr(default_factory=dict)
 
     @property
@@ -287,6 +370,7 @@ class Scenario(Strict):
                 ("first_mover",), f"'{self.first_mover}' is not one of {list(self.parties)}"
             )
         self._check_issues()
+        self._check_hosts()
         for pname, party in self.parties.items():
             self._check_actors(pname, party)
         for ename, event in self.events.items():
@@ -313,32 +397,48 @@ class Scenario(Strict):
                 "mixing quadratic and linear issues in one scenario is not supported",
             )
 
+    def _check_hosts(self) -> None:
+        cal = self.calendar
+        hosts = [(("calendar", "sessions", k, "host"), s.host) for k, s in enumerate(cal.sessions)]
+        if cal.rounds is not None:
+            hosts.append((("calendar", "rounds", "host"), cal.rounds.host))
+        for where, host in hosts:
+            if host is not None and host not in self.parties:
+                raise PathError(where, f"'{host}' is not one of {list(self.parties)}")
+
+    def _check_views(self, where: tuple, view: Actor | Bloc) -> None:
+        """Positions, tolerances and saliences of an actor or a bloc name known issues."""
+        for key in ("positions", "salience", "tolerance"):
+            for issue in getattr(view, key):
+                if issue not in self.issues:
+                    hint = did_you_mean(issue, self.issues)
+                    raise PathError((*where, key, issue), f"unknown issue '{issue}'{hint}")
+        for issue in view.positions:
+            if issue not in view.tolerance:
+                raise PathError(
+                    (*where, "tolerance"),
+                    f"no tolerance for issue '{issue}' (how far from the ideal a value "
+                    "is worth nothing, in the issue's units)",
+                )
+        for issue, sal in view.salience.items():
+            if sal > 0 and issue not in view.positions:
+                raise PathError((*where, "salience", issue), "salient issue has no position")
+
     def _check_actors(self, pname: str, party: Party) -> None:
+        if party.ratifier is not None:
+            for bname, bloc in party.ratifier.blocs.items():
+                self._check_views(("parties", pname, "ratifier", "blocs", bname), bloc)
         total = 0.0
         for aname, actor in party.actors.items():
             where = ("parties", pname, "actors", aname)
-            for key in ("positions", "salience", "tolerance"):
-                for issue in getattr(actor, key):
-                    if issue not in self.issues:
-                        hint = did_you_mean(issue, self.issues)
-                        raise PathError((*where, key, issue), f"unknown issue '{issue}'{hint}")
+            self._check_views(where, actor)
             for issue, value in actor.positions.items():
                 spec = self.issues[issue]
                 if not spec.min <= value <= spec.max:
                     raise PathError(
                         (*where, "positions", issue), f"{value} is outside {spec.min} .. {spec.max}"
                     )
-            for issue in actor.positions:
-                if issue not in actor.tolerance:
-                    raise PathError(
-                        (*where, "tolerance"),
-                        f"no tolerance for issue '{issue}' (how far from the ideal a value "
-                        "is worth nothing, in the issue's units)",
-                    )
-            for issue, sal in actor.salience.items():
-                if sal > 0 and issue not in actor.positions:
-                    raise PathError((*where, "salience", issue), "salient issue has no position")
-                total += actor.influence * sal
+            total += sum(actor.influence * sal for sal in actor.salience.values())
         if not total > 0:
             raise PathError(
                 ("parties", pname, "actors"),
@@ -388,6 +488,9 @@ def _target_ok(scn: Scenario, parts: list[str], effect: Effect) -> bool:
         return rest[1] in TACTIC_ATTRS and date_ok
     if len(rest) == 2 and rest[0] == "ratifier":
         return party.ratifier is not None and rest[1] in RATIFIER_ATTRS and date_ok
+    if len(rest) == 4 and rest[:2] == ["ratifier", "blocs"] and date_ok:
+        body = party.ratifier
+        return body is not None and rest[2] in body.blocs and rest[3] in ("margin", "spread")
     if len(rest) >= 3 and rest[0] == "actors" and rest[1] in party.actors and date_ok:
         tail = rest[2:]
         if tail == ["influence"]:
@@ -405,6 +508,6 @@ def _target_hint(effect: Effect) -> str:
         return "cannot be dropped: only issues.<issue> can"
     return (
         "is not a path events can change (trust, issues.<i>, parties.<p>.<margin|capacity|"
-        "readiness>, parties.<p>.tactic.<attr>, parties.<p>.ratifier.<centre|spread>, "
+        "readiness>, parties.<p>.tactic.<attr>, parties.<p>.ratifier.mood, parties.<p>.ratifier.blocs.<b>.<margin|spread>, "
         "parties.<p>.actors.<a>.<influence|positions.<i>|salience.<i>|tolerance.<i>>)"
     )

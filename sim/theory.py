@@ -106,7 +106,7 @@ def nash_split(pie: float, d1: float, d2: float) -> float:
 
 
 def win_set_edge(centre: float, spread: float, members: int, threshold: float) -> float:
-    """Least utility a ratifier passes: the pivotal member's reservation (k = ceil(t n) of n)."""
+    """Least utility a ratifier passes: the pivotal member's edge (k = ceil(t n) of n)."""
     k = math.ceil(threshold * members - 1e-9)
     return centre + spread * NormalDist().inv_cdf((k - 0.5) / members)
 
@@ -327,7 +327,8 @@ def edge_of(scenario: Scenario, party: str) -> float:
     body = scenario.parties[party].ratifier
     if body is None:
         raise ValueError(f"{scenario.name}: parties.{party} needs a ratifier for this case")
-    return win_set_edge(body.centre, body.spread, body.members, body.threshold)
+    (bloc,) = body.blocs.values()  # theory chambers are one bloc judging the pie as its side
+    return win_set_edge(0.5 + bloc.margin, bloc.spread, bloc.members, body.threshold)
 
 
 def two_level(folder: Path = CASES_FOLDER) -> Case:
@@ -342,7 +343,8 @@ def two_level(folder: Path = CASES_FOLDER) -> Case:
     checks = [Check(name, label, "0", f"{both}/{signed} signed", "exact", signed > 0 and both == 0)]
     points = []
     for centre in SENATE_CENTRES:
-        scn = load("two_level_schelling.yaml", folder, [f"parties.us.ratifier.centre={centre}"])
+        edge = f"parties.us.ratifier.blocs.senate.margin={centre - 0.5}"  # 0.5: the no-deal split
+        scn = load("two_level_schelling.yaml", folder, [edge])
         b_ru, b_us = edge_of(scn, "russia"), edge_of(scn, "us")
         expected = (1.0 - b_ru) / (2.0 - b_ru - b_us)  # where linear conceders' targets meet
         step = max(1.0 - b_ru, 1.0 - b_us) / weeks_to_deadline(scn)

@@ -18,7 +18,8 @@ def day(week: int) -> str:
 
 def pie(deadline_week: int = 20, horizon_week: int = 40, **party_changes) -> dict:
     """A unit pie on one linear issue: Russia's utility is x, the US's is 1 - x; talks every
-    week. Without a deal the pie is split in half; a margin of -0.5 puts each walk-away at 0."""
+    week to a hard deadline. Without a deal the pie is split in half; a margin of -0.5 puts
+    each walk-away at 0."""
 
     def party(name: str, ideal: float) -> dict:
         lead = {"influence": 1.0, "positions": {"pie": ideal}, "tolerance": {"pie": 1.0}}
@@ -35,6 +36,7 @@ def pie(deadline_week: int = 20, horizon_week: int = 40, **party_changes) -> dic
         "calendar": {
             "start": START.isoformat(),
             "deadline": day(deadline_week),
+            "deadline_kind": "hard",
             "horizon": day(horizon_week),
             "sessions": [{"name": "talks", "start": day(0), "weeks": horizon_week + 1}],
         },
@@ -45,6 +47,20 @@ def pie(deadline_week: int = 20, horizon_week: int = 40, **party_changes) -> dic
     for key, changes in party_changes.items():
         doc["parties"][key] = merge(doc["parties"][key], changes)
     return doc
+
+
+def chamber(name: str, ideal: float, margin: float, spread: float = 0.0, **more) -> dict:
+    """A ratifier of one bloc that judges the pie as its side does (its no-deal value is 0.5,
+    so a member votes yes when its side's share beats 0.5 + its margin)."""
+    bloc = {
+        "members": more.pop("members", 100),
+        "positions": {"pie": ideal},
+        "tolerance": {"pie": 1.0},
+        "salience": {"pie": 1.0},
+        "margin": margin,
+        "spread": spread,
+    }
+    return {"name": name, "blocs": {"all": bloc}, **more}
 
 
 def merge(base: dict, changes: dict) -> dict:

@@ -120,9 +120,9 @@ CASES = [
     ),
     bad_value(
         "key given twice",
-        "positions: {warheads: 1500, delivery_vehicles: 600,",
-        "positions: {warheads: 1500, warheads: 600,",
-        "{f}:{line}: parties.russia.actors.president.positions.warheads: key given twice",
+        "positions: {warheads: 1500, delivery_vehicles: 700,",
+        "positions: {warheads: 1500, warheads: 700,",
+        "{f}:{line}: parties.russia.actors.foreign_ministry.positions.warheads: key given twice",
     ),
     bad_value(
         "python object tag",
@@ -200,21 +200,21 @@ CASES = [
     ),
     bad_value(
         "NaN",
-        "capacity: 0.15",
-        "capacity: .nan",
-        "{f}:{line}: parties.russia.capacity: nan is not a finite number",
+        "verification_loss: 0.03",
+        "verification_loss: .nan",
+        "{f}:{line}: parties.russia.verification_loss: nan is not a finite number",
     ),
     bad_value(
         "infinity",
-        "max: 1800",
+        "max: 2200",
         "max: .inf",
         "{f}:{line}: issues.warheads.max: inf is not a finite number",
     ),
     bad_value(
         "minus infinity",
-        "centre: 0.35",
-        "centre: -.inf",
-        "{f}:{line}: parties.russia.ratifier.centre: -inf is not a finite number",
+        "margin: -0.3 ",
+        "margin: -.inf ",
+        "{f}:{line}: parties.russia.ratifier.blocs.united_russia.margin: -inf is not a finite number",
     ),
     bad_value(
         "NaN in an unbounded float",
@@ -224,15 +224,15 @@ CASES = [
     ),
     bad_value(
         "range upside down",
-        "max: 1800",
-        "max: 1400",
-        "{f}:{line}: issues.warheads.max: 1400.0 is not above min 1500.0",
+        "max: 2200",
+        "max: 900",
+        "{f}:{line}: issues.warheads.max: 900.0 is not above min 1000.0",
     ),
     bad_value(
         "position outside the range",
         "positions: {warheads: 1500,",
         "positions: {warheads: 9000,",
-        "{f}:{line}: parties.russia.actors.president.positions.warheads: 9000.0 is outside 1500.0 .. 1800.0",
+        "{f}:{line}: parties.russia.actors.president.positions.warheads: 9000.0 is outside 1000.0 .. 2200.0",
     ),
     bad_file(
         "no influence anywhere",
@@ -267,9 +267,9 @@ CASES = [
     # --- cross references
     bad_value(
         "unknown issue in positions",
-        "positions: {warheads: 1500, delivery_vehicles: 600,",
-        "positions: {warhead: 1500, delivery_vehicles: 600,",
-        "{f}:{line}: parties.russia.actors.president.positions.warhead: unknown issue 'warhead' (did you mean 'warheads'?)",
+        "positions: {warheads: 1500, delivery_vehicles: 700,",
+        "positions: {warhead: 1500, delivery_vehicles: 700,",
+        "{f}:{line}: parties.russia.actors.foreign_ministry.positions.warhead: unknown issue 'warhead' (did you mean 'warheads'?)",
     ),
     bad_value(
         "unknown first mover",
@@ -281,7 +281,7 @@ CASES = [
         "event targets a missing path",
         "target: parties.us.actors.pentagon.positions",
         "target: parties.us.actors.senate.positions",
-        f"{{f}}:{{line}}: events.md_review.effects.1.target: '{UNKNOWN_TARGET}' is not a path events can change (trust, issues.<i>, parties.<p>.<margin|capacity|readiness>, parties.<p>.tactic.<attr>, parties.<p>.ratifier.<centre|spread>, parties.<p>.actors.<a>.<influence|positions.<i>|salience.<i>|tolerance.<i>>)",
+        f"{{f}}:{{line}}: events.md_review.effects.1.target: '{UNKNOWN_TARGET}' is not a path events can change (trust, issues.<i>, parties.<p>.<margin|capacity|readiness>, parties.<p>.tactic.<attr>, parties.<p>.ratifier.mood, parties.<p>.ratifier.blocs.<b>.<margin|spread>, parties.<p>.actors.<a>.<influence|positions.<i>|salience.<i>|tolerance.<i>>)",
         needle="senate",
     ),
     # --- extends

@@ -67,9 +67,9 @@ def test_a_resolved_scenario_loads_back_with_its_distributions(baseline_path):
             "should be greater than 0 (got -1.0) (the low end of its distribution)",
         ),
         (
-            "parties.us.actors.pentagon.positions.warheads={uniform: [1700, 1900]}",
-            "--set parties.us.actors.pentagon.positions.warheads={uniform: [1700, 1900]}: "
-            "parties.us.actors.pentagon.positions.warheads: 1900.0 is outside 1500.0 .. 1800.0 "
+            "parties.us.actors.pentagon.positions.warheads={uniform: [1700, 2300]}",
+            "--set parties.us.actors.pentagon.positions.warheads={uniform: [1700, 2300]}: "
+            "parties.us.actors.pentagon.positions.warheads: 2300.0 is outside 1000.0 .. 2200.0 "
             "(the high end of its distribution)",
         ),
         (
@@ -96,11 +96,11 @@ def test_bad_distributions_are_refused_in_one_line(baseline_path, override, mess
 def test_a_bad_distribution_in_a_file_names_its_line(baseline_path, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(
-        f"extends: {baseline_path}\nname: bad\nparties:\n  us:\n    capacity: {{uniform: [0, 1]}}\n"
+        f"extends: {baseline_path}\nname: bad\nparties:\n  us:\n    capacity: {{uniform: [-1, 1]}}\n"
     )
     with pytest.raises(ScenarioError) as err:
         load_scenario(bad)
     assert str(err.value) == (
-        f"{bad}:5: parties.us.capacity: Input should be greater than 0 (got 0.0) "
+        f"{bad}:5: parties.us.capacity: Input should be greater than or equal to 0 (got -1.0) "
         "(the low end of its distribution)"
     )

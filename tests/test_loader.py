@@ -33,7 +33,7 @@ def test_baseline_loads_with_its_values():
     assert scn.calendar.deadline == dt.date(2009, 12, 5)
     assert scn.parties["russia"].tactic.beta == pytest.approx(0.325)  # median of its range
     assert scn.inputs["parties.russia.tactic.beta"].as_yaml() == {"uniform": [0.2, 0.45]}
-    assert scn.issues["warheads"].min == 1500 and scn.issues["warheads"].max == 1800
+    assert scn.issues["warheads"].min == 1000 and scn.issues["warheads"].max == 2200
 
 
 def test_resolved_scenario_loads_back_to_the_same(tmp_path):
