@@ -65,6 +65,21 @@ FIGURE_STATS = """() => [...document.querySelectorAll('.plotly-graph-div')].map(
 }))"""
 
 
+# How the page fits the window: horizontal overflow in px and visible text set below 11 px.
+LAYOUT = """() => {
+  const small = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || style.display === 'none' || style.opacity === '0') continue;
+    const size = parseFloat(style.fontSize);
+    if (size < 11) small.push(`${el.tagName} ${size}px: ${el.textContent.trim().slice(0, 40)}`);
+  }
+  return {overflow: document.documentElement.scrollWidth - window.innerWidth, small};
+}"""
+
+
 class BrowserUnavailable(RuntimeError):
     """No Chrome-compatible browser or no Playwright: say which, and how to get it."""
 
@@ -150,6 +165,11 @@ def open_report(context: Any, path: Path, timeout_ms: int = 30_000) -> tuple[Any
 def figure_stats(page: Any) -> list[dict]:
     """For every plotly figure on the page: its traces and the marks drawn for them."""
     return page.evaluate(FIGURE_STATS)
+
+
+def layout_check(page: Any) -> dict:
+    """{'overflow': px wider than the window (0 is good), 'small': texts under 11 px}."""
+    return page.evaluate(LAYOUT)
 
 
 def export_figures(report: Path, folder: Path) -> list[Path]:

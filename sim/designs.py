@@ -180,6 +180,7 @@ class SweepFile:
     samples: int = 64
     replications: int | None = None
     seed: int | None = None
+    description: str = ""
 
 
 def _spec_text(value: Any) -> str:
@@ -209,5 +210,6 @@ def load_sweep_file(path: Path) -> SweepFile:
     if not isinstance(data["params"], dict) or not data["params"]:
         raise DesignError(f"{path}: params: give a mapping of PATH: SPEC")
     params = [parse_param(f"{k}={_spec_text(v)}") for k, v in data["params"].items()]
-    fields = {k: data[k] for k in ("method", "samples", "replications", "seed") if k in data}
+    keys = ("method", "samples", "replications", "seed", "description")
+    fields = {k: data[k] for k in keys if k in data}
     return SweepFile(path.parent / data["scenario"], params, **fields)
