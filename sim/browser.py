@@ -33,11 +33,15 @@ RENDERED = """() => {
   return divs.length > 0 && divs.every(g => g._fullLayout && g.calcdata && !g._transitioning);
 }"""
 
-# Per figure: its title; per trace the points given, those plotly could place (finite points,
+# Per figure: the title of its section (and its own, in small multiples), its annotations and
+# tick labels; per trace the points given, those plotly could place (finite points,
 # non-empty histogram bins, finite heatmap cells, a box's points), a histogram's total count and the trace's
 # colour; the x of vertical lines; then the marks drawn into the SVG.
 FIGURE_STATS = """() => [...document.querySelectorAll('.plotly-graph-div')].map(g => ({
-  title: (g._fullLayout.title && g._fullLayout.title.text) || '',
+  title: ((g.closest('figure') || g).querySelector('h3') || {}).textContent || '',
+  subtitle: ((g.closest('.multiples > div') || g).querySelector('h4') || {}).textContent || '',
+  annotations: (g._fullLayout.annotations || []).map(a => a.text || ''),
+  ticks: [...g.querySelectorAll('.ytick text, .xtick text')].map(t => t.textContent),
   traces: g._fullData.filter(t => t.visible === true).map(t => {
     const cd = g.calcdata[t.index] || [];
     const isHistogram = t.type === 'histogram';
