@@ -317,7 +317,7 @@ def tornado_figure(
     fig.update_layout(
         title=f"Sobol indices: what drives {label(output, scn)}",
         barmode="group",
-        xaxis_title="share of the output's variance",
+        xaxis_title="share of variance",
         xaxis_range=[0, 1.05],
         xaxis_tickformat=".0%",
         yaxis_automargin=True,
