@@ -13,7 +13,7 @@ from sim.scenario import Scenario
 # Short names for the values a sweep or an uncertain input usually touches; others fall back
 # to the description the scenario format gives the field.
 ATTRIBUTE_NAMES = {
-    "reservation": "walk-away utility",
+    "margin": "walk-away margin",
     "capacity": "technical capacity",
     "readiness": "ready to table positions",
     "tactic.beta": "concession speed β",

@@ -26,7 +26,7 @@ from sim.labels import (
     who_wants,
     wrap,
 )
-from sim.outcomes import nash_point, opening_frontier
+from sim.outcomes import nash_point, opening_frontier, walk_aways
 from sim.page import Section, Table, write_page
 from sim.scenario import Scenario
 from sim.story import story_section
@@ -274,7 +274,7 @@ def agreed_value_figures(packages: pd.DataFrame, scenario: Scenario) -> list[go.
 
 def opening_nash(scenario: Scenario) -> tuple[float, float] | None:
     """Nash point of the opening frontier, or None when the reservations leave no deal zone."""
-    r1, r2 = (scenario.parties[p].reservation for p in scenario.party_names())
+    r1, r2 = walk_aways(scenario)
     nash = nash_point(opening_frontier(scenario), r1, r2)
     return None if math.isnan(nash[0]) else nash
 
@@ -300,7 +300,7 @@ def utility_figure(utilities: pd.DataFrame, scenario: Scenario) -> go.Figure:
     """Agreements in utility space, the opening Pareto frontier and the Nash point."""
     first, second = scenario.party_names()
     frontier = opening_frontier(scenario)
-    r1, r2 = (scenario.parties[p].reservation for p in (first, second))
+    r1, r2 = walk_aways(scenario)
     nash = opening_nash(scenario)
     names = [scenario.parties[p].name for p in (first, second)]
     pair = f"{names[0]} %{{x:.3f}}, {names[1]} %{{y:.3f}}"
@@ -340,10 +340,8 @@ def utility_figure(utilities: pd.DataFrame, scenario: Scenario) -> go.Figure:
     fig.add_hline(y=r2, line_dash="dot", line_color=party_colour(second, 1))
     fig.update_layout(
         title="Agreements in utility space (dotted: opening walk-away utilities)",
-        xaxis_title=f"utility to {names[0]} (0-1)",
-        yaxis_title=f"utility to {names[1]} (0-1)",
-        xaxis_range=[0, 1.02],
-        yaxis_range=[0, 1.02],
+        xaxis_title=wrap(f"utility to {names[0]} (1 = its ideal package)", 36),
+        yaxis_title=wrap(f"utility to {names[1]} (1 = its ideal package)", 36),
         height=480,
     )
     return fig

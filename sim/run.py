@@ -23,7 +23,7 @@ import yaml
 from sim import report, store
 from sim.ensemble import CHUNK_LANES, chunk_sizes, make_executor, run_chunks
 from sim.interrupt import stop_on_signals
-from sim.loader import ScenarioError, load_scenario
+from sim.loader import ScenarioError, document, load_scenario
 from sim.model import ChunkResult
 from sim.outcomes import ParquetColumns, Timeline, summarize
 from sim.scenario import Scenario
@@ -74,8 +74,7 @@ def run_scenario(
 def resolved_yaml(scenario: Scenario) -> str:
     """The scenario as run (`extends:` merged, overrides applied, defaults filled): it loads back
     to the same scenario, so a results folder can be resumed or rerun from its scenario.yaml."""
-    resolved = scenario.model_dump(mode="json", exclude_none=True, exclude={"extends"})
-    return yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True)
+    return yaml.safe_dump(document(scenario), sort_keys=False, allow_unicode=True)
 
 
 def unfinished_scenario(out: Path) -> Scenario:

@@ -14,6 +14,7 @@ import yaml
 
 from sim.designs import Param
 from sim.labels import param_name, wrap
+from sim.loader import build
 from sim.page import Section, Table, write_page
 from sim.scenario import Scenario
 from sim.summary_text import sweep_sentences
@@ -51,6 +52,44 @@ def baseline_value(resolved: dict, path: str) -> Any:
         else:
             return None
     return node if isinstance(node, int | float) and not isinstance(node, bool) else None
+
+
+Mark = float | tuple[float, float] | None  # the baseline: a value, the middle 90% of an
+# uncertain input's draws, or nothing (the path holds no number)
+
+
+def baseline_mark(scn: Scenario, resolved: dict, path: str) -> Mark:
+    """Where the base scenario sits on a swept parameter: its value, or for an uncertain input
+    the range of its middle 90% of draws."""
+    dist = scn.inputs.get(path)
+    if dist is not None:
+        lo, hi = (float(v) for v in np.atleast_1d(dist.quantile(np.array([0.05, 0.95]))))
+        return (lo, hi)
+    return baseline_value(resolved, path)
+
+
+def describe_mark(mark: Mark) -> str:
+    """'baseline: 0.3' or 'baseline: uncertain, 90% of draws 1.21 to 1.39'."""
+    if mark is None:
+        return ""
+    if isinstance(mark, tuple):
+        return f"baseline: uncertain, 90% of draws {mark[0]:.3g} to {mark[1]:.3g}"
+    return f"baseline: {mark:g}"
+
+
+def draw_mark(fig: go.Figure, mark: Mark, axis: str = "x") -> None:
+    """The baseline on one axis: a dashed line at its value, or a band over its draws."""
+    if mark is None:
+        return
+    if isinstance(mark, tuple):
+        band = {"fillcolor": BASELINE, "opacity": 0.12, "line_width": 0}
+        (fig.add_vrect if axis == "x" else fig.add_hrect)(mark[0], mark[1], **band)
+        return
+    line = {"line_dash": "dash", "line_color": BASELINE}
+    if axis == "x":
+        fig.add_vline(x=mark, **line)
+    else:
+        fig.add_hline(y=mark, **line)
 
 
 def flat_outputs(table: pd.DataFrame) -> list[str]:
@@ -97,7 +136,7 @@ def _fmt(output: str, value: float) -> str:
 
 
 def line_figure(
-    table: pd.DataFrame, param: str, scn: Scenario, base: Any, drawn: list[str]
+    table: pd.DataFrame, param: str, scn: Scenario, base: Mark, drawn: list[str]
 ) -> go.Figure:
     """Each varying share against the one swept parameter with its 95% band; outputs with
     identical values share one line, named for all of them; the baseline's value dashed."""
@@ -139,11 +178,7 @@ def line_figure(
                 f"(%{{customdata[0]:.1%}} to %{{customdata[1]:.1%}})<extra>{param}</extra>",
             )
         )
-    if base is not None:
-        fig.add_vline(x=base, line_dash="dash", line_color=BASELINE)
-        fig.add_annotation(
-            x=base, y=1.0, yref="y domain", text=" baseline", showarrow=False, xanchor="left"
-        )
+    draw_mark(fig, base)
     fig.update_layout(
         title=f"Outcomes against {name}",
         xaxis_title=wrap(name, 40),
@@ -200,7 +235,10 @@ def heatmap_figure(
             showlegend=False,
         )
     fig = go.Figure(trace)
-    if None not in base:
+    if any(isinstance(m, tuple) for m in base):
+        draw_mark(fig, base[0], "x")
+        draw_mark(fig, base[1], "y")
+    elif None not in base:
         fig.add_trace(
             go.Scatter(
                 x=[base[0]],
@@ -239,9 +277,7 @@ def scatter_figures(
                 f"<extra>{param.path}</extra>",
             )
         )
-        base = baseline_value(resolved, param.path)
-        if base is not None:
-            fig.add_vline(x=base, line_dash="dash", line_color=BASELINE)
+        draw_mark(fig, baseline_mark(scn, resolved, param.path))
         fig.update_layout(
             title=name,
             xaxis_title=wrap(name, 36),
@@ -357,19 +393,21 @@ def sections(
             Section(
                 f"Outcomes against {param_name(scn, path)} (bands: 95% intervals)",
                 "Where the line crosses the band of another value, the difference is more than "
-                "chance. Dashed: the baseline's value.",
-                [line_figure(table, path, scn, baseline_value(resolved, path), shares)],
+                "chance. Dashed: the baseline's value (shaded: the middle 90% of its draws, when "
+                "it is uncertain).",
+                [line_figure(table, path, scn, baseline_mark(scn, resolved, path), shares)],
                 note=note,
             )
         ]
     if len(params) == 2:
         x, y = params[0].path, params[1].path
-        base = (baseline_value(resolved, x), baseline_value(resolved, y))
+        base = (baseline_mark(scn, resolved, x), baseline_mark(scn, resolved, y))
         drawn = [o for o in ("p_agree_before_deadline", "p_in_force") if o not in flat]
         return [
             Section(
                 f"{label(output, scn)} over {param_name(scn, x)} and {param_name(scn, y)}",
-                "Look for where the colour changes: that is where the talks tip. Star: the baseline.",
+                "Look for where the colour changes: that is where the talks tip. Star, dashed line or "
+                "shaded band: the baseline (a band spans the middle 90% of an uncertain input).",
                 [heatmap_figure(table, x, y, output, scn, base)],
                 note=note if k == 0 else "",
             )
@@ -380,7 +418,7 @@ def sections(
         Section(
             f"{label(output, scn)} at each design point",
             "A slope in a panel means the outcome depends on that parameter. Dashed: the "
-            "baseline's value.",
+            "baseline's value (shaded: the middle 90% of its draws, when it is uncertain).",
             scatter_figures(table, params, output, scn, resolved),
             subtitles=[param_name(scn, p.path) for p in params],
             note=note if k == 0 else "",
@@ -395,12 +433,12 @@ def headline_table(
     """What was swept (names, keys, baseline values), the design, and each output's range."""
     rows = []
     for param in params:
-        base = baseline_value(resolved, param.path)
+        mark = describe_mark(baseline_mark(scn, resolved, param.path))
         shown = param.spec.split("=", 1)[1]
         rows.append(
             [
                 f"{param_name(scn, param.path)}\n{param.path}",
-                f"{shown}" + (f"\nbaseline: {base:g}" if base is not None else ""),
+                shown + (f"\n{mark}" if mark else ""),
             ]
         )
     rows.append(["design", f"{manifest['method']}, {len(table)} points"])
@@ -424,7 +462,7 @@ def write_sweep_report(
 ) -> Path:
     """sweep.html: summary, what was swept, the outputs' ranges, and the figures."""
     resolved = yaml.safe_load((out / "scenario.yaml").read_text())
-    scn = Scenario.model_validate(resolved)
+    scn = build(resolved, {}, {}, str(out / "scenario.yaml"))
     paths = [p.path for p in params]
     flat = [label(o, scn) for o in flat_outputs(table)]
     meta = {
@@ -455,7 +493,7 @@ def terminal_summary(out: Path, rows: int = 12):
     table = pd.read_parquet(out / "sweep.parquet")
     manifest = yaml.safe_load((out / "manifest.json").read_text())
     resolved = yaml.safe_load((out / "scenario.yaml").read_text())
-    scn = Scenario.model_validate(resolved)
+    scn = build(resolved, {}, {}, str(out / "scenario.yaml"))
     params = [p.split("=", 1)[0] for p in manifest["params"]]
     sobol = out / "sobol.parquet"
     indices = pd.read_parquet(sobol) if sobol.is_file() else None

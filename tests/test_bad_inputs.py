@@ -200,9 +200,9 @@ CASES = [
     ),
     bad_value(
         "NaN",
-        "reservation: 0.69",
-        "reservation: .nan",
-        "{f}:{line}: parties.russia.reservation: nan is not a finite number",
+        "capacity: 0.15",
+        "capacity: .nan",
+        "{f}:{line}: parties.russia.capacity: nan is not a finite number",
     ),
     bad_value(
         "infinity",
@@ -281,7 +281,7 @@ CASES = [
         "event targets a missing path",
         "target: parties.us.actors.pentagon.positions",
         "target: parties.us.actors.senate.positions",
-        f"{{f}}:{{line}}: events.md_review.effects.1.target: '{UNKNOWN_TARGET}' is not a path events can change (trust, issues.<i>, parties.<p>.<reservation|capacity|readiness>, parties.<p>.tactic.<attr>, parties.<p>.ratifier.<centre|spread>, parties.<p>.actors.<a>.<influence|positions.<i>|salience.<i>>)",
+        f"{{f}}:{{line}}: events.md_review.effects.1.target: '{UNKNOWN_TARGET}' is not a path events can change (trust, issues.<i>, parties.<p>.<margin|capacity|readiness>, parties.<p>.tactic.<attr>, parties.<p>.ratifier.<centre|spread>, parties.<p>.actors.<a>.<influence|positions.<i>|salience.<i>|tolerance.<i>>)",
         needle="senate",
     ),
     # --- extends
@@ -345,14 +345,14 @@ CASES = [
     bad_option(
         "--set missing parent",
         "--set",
-        "parties.china.reservation=0.3",
-        message="--set parties.china.reservation=0.3: no key 'parties.china' in the scenario",
+        "parties.china.margin=0.3",
+        message="--set parties.china.margin=0.3: no key 'parties.china' in the scenario",
     ),
     bad_option(
         "--set misspelt parent",
         "--set",
-        "partys.us.reservation=0.3",
-        message="--set partys.us.reservation=0.3: no key 'partys' in the scenario (did you mean 'parties'?)",
+        "partys.us.margin=0.3",
+        message="--set partys.us.margin=0.3: no key 'partys' in the scenario (did you mean 'parties'?)",
     ),
     bad_option("--set without =", "--set", "beta", message="--set beta: expected KEY.PATH=VALUE"),
     bad_option(
@@ -394,8 +394,8 @@ CASES = [
     bad_option(
         "--set NaN",
         "--set",
-        "parties.us.reservation=.nan",
-        message="--set parties.us.reservation=.nan: parties.us.reservation: nan is not a finite number",
+        "parties.us.margin=.nan",
+        message="--set parties.us.margin=.nan: parties.us.margin: nan is not a finite number",
     ),
     bad_option("--set missing value", "--set", "trust=", message="--set trust=: missing value"),
     bad_option("negative --trace", "--trace", "-1", message="--trace must be 0 or more"),
@@ -466,7 +466,7 @@ CASES = [
     bad_param(
         "--param grid too large",
         "parties.us.tactic.beta=0.2:2:1000",
-        "parties.russia.reservation=0.5:0.7:1000",
+        "parties.russia.margin=1.0:1.4:1000",
         message="the grid has 1,000,000 points; at most 100,000 are allowed",
     ),
     bad_param(

@@ -63,9 +63,9 @@ def negsim(*args: str) -> str:
 
 @pytest.fixture(scope="module")
 def sweep_folders(tmp_path_factory, baseline_path) -> dict[str, Path]:
-    """Two tiny sweeps: one parameter (a line) and two parameters (heatmaps)."""
+    """Tiny sweeps: one parameter (a line), two (heatmaps), and a Sobol design (bars)."""
     root = tmp_path_factory.mktemp("sweeps")
-    beta, reservation = "parties.us.tactic.beta=0.2:2.0:", "parties.russia.reservation=0.4:0.7:3"
+    beta, reservation = "parties.us.tactic.beta=0.2:2.0:", "parties.russia.margin=1.1:1.4:3"
     common = ["--reps", "50", "--workers", "1"]
     negsim("sweep", str(baseline_path), "--param", f"{beta}4", "--out", str(root / "one"), *common)
     negsim(
@@ -81,7 +81,7 @@ def sweep_folders(tmp_path_factory, baseline_path) -> dict[str, Path]:
         "--samples",
         "8",
         "--reps",
-        "30",
+        "20",
         "--workers",
         "1",
         "--out",
@@ -222,12 +222,15 @@ def test_sweep_report_of_one_parameter_draws_a_line_per_share(browser, sweep_fol
 
 def test_sweep_report_of_two_parameters_fills_every_heatmap_cell(browser, sweep_folders, tmp_path):
     folder = sweep_folders["two"]
-    _, figures = open_and_check(browser, folder / "sweep.html", tmp_path / "sweep-two.png")
+    page, figures = open_and_check(browser, folder / "sweep.html", tmp_path / "sweep-two.png")
     points = len(pd.read_parquet(folder / "sweep.parquet"))
     heatmaps = [t for f in figures for t in f["traces"] if t["type"] == "heatmap"]
     assert heatmaps and all(t["drawable"] == points == 9 for t in heatmaps)
-    stars = [t for f in figures for t in f["traces"] if t["name"] == "baseline"]
-    assert len(stars) == len(heatmaps) and all(t["drawable"] == 1 for t in stars)
+    beta = str(load_scenario(folder / "scenario.yaml").parties["us"].tactic.beta)
+    for fig in figures:  # the baseline: a star, or a line at its value (a band if uncertain)
+        starred = any(t["name"] == "baseline" for t in fig["traces"])
+        assert starred or beta in fig["vlines"], fig["title"]
+    assert page.inner_text("table.headline").count("baseline:") == 2
 
 
 def test_comparison_report_draws_each_scenario_in_one_colour(browser, comparison_folder, tmp_path):

@@ -131,9 +131,9 @@ BAD = [
     (pie_with("name: pie", "nme: pie"), "nme:", "nme: unknown key (did you mean 'name'?)"),
     (pie_with("first_mover: russia", "first_mover: [russia"), None, None),
     (
-        pie_with("reservation: 0.0", "reservation: -0.1"),
-        "reservation: -0.1",
-        "parties.russia.reservation: Input should be greater than or equal to 0 (got -0.1)",
+        pie_with("margin: -0.5", "margin: -2.5"),
+        "margin: -2.5",
+        "parties.russia.margin: Input should be greater than or equal to -2 (got -2.5)",
     ),
     (pie_with("max: 1.0", "max: .inf"), ".inf", "issues.pie.max: inf is not a finite number"),
     (
