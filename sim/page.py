@@ -73,7 +73,10 @@ def fit(fig: go.Figure, height: int | None = None) -> go.Figure:
     fig.update_layout(
         title=None,
         font={"family": FONT, "size": 13},
-        margin={"l": 56, "r": 16, "t": 16, "b": 48},
+        margin={
+            side: getattr(fig.layout.margin, side) or default
+            for side, default in {"l": 56, "r": 16, "t": 16, "b": 48}.items()
+        },
         legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0},
         hoverlabel={"font_size": 13},
         template="plotly_white",

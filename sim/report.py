@@ -28,9 +28,10 @@ from sim.labels import (
 )
 from sim.outcomes import nash_point, opening_frontier, walk_aways
 from sim.page import Section, Table, write_page
-from sim.scenario import Scenario
+from sim.scenario import Issue, Scenario
 from sim.story import story_section
 from sim.summary_text import run_sentences
+from sim.uncertainty import input_section
 
 PARTY_COLOURS = {"russia": "#c0392b", "us": "#1f4e9c"}
 FALLBACK = ["#7d3c98", "#138d75"]
@@ -265,11 +266,26 @@ def agreed_value_figures(packages: pd.DataFrame, scenario: Scenario) -> list[go.
                 line_dash="dot",
                 line_color=party_colour(party, p),
             )
-        fig.update_xaxes(range=[spec.min, spec.max], title_text=spec.unit)
+        pad = 0.04 * (spec.max - spec.min)  # room for the ticks at the scale's ends
+        fig.update_xaxes(
+            range=[spec.min - pad, spec.max + pad], title_text=spec.unit, **anchor_ticks(spec)
+        )
         fig.update_yaxes(title_text="agreements")
         fig.update_layout(title=issue_name(scenario, name), height=260, showlegend=False)
+        if spec.anchors:  # room for the label of the scale's top end
+            fig.update_layout(margin_r=56)
         figures.append(fig)
     return figures
+
+
+def anchor_ticks(spec: Issue) -> dict:
+    """Tick labels in the scenario's words where it names points of the scale ('100: START I
+    regime'); plotly's own ticks otherwise."""
+    if not spec.anchors:
+        return {}
+    values = sorted(spec.anchors)
+    text = [f"{v:g}<br>{wrap(spec.anchors[v], 16)}" for v in values]
+    return {"tickvals": values, "ticktext": text, "ticklabeloverflow": "allow"}
 
 
 def opening_nash(scenario: Scenario) -> tuple[float, float] | None:
@@ -478,6 +494,9 @@ def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.Da
                 [events],
             )
         )
+    inputs = input_section(out / "runs.parquet", scenario)
+    if inputs is not None:
+        sections.append(inputs)
     story = story_section(out, scenario)
     if story is not None:
         sections.append(story)

@@ -54,6 +54,8 @@ def story_section(out: Path, scenario: Scenario) -> Section | None:
     lane = sample_lane(runs)
     row = runs[runs["lane"] == lane].iloc[0]
     mine = traces[traces["lane"] == lane]
+    if row["agreed"]:  # the story ends at signature
+        mine = mine[mine["week"] <= int(row["agreed_week"])]
     clock = Clock.from_calendar(scenario.calendar)
     events = fired_events(row, scenario)
     return Section(

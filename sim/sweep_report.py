@@ -77,12 +77,17 @@ def describe_mark(mark: Mark) -> str:
     return f"baseline: {mark:g}"
 
 
-def draw_mark(fig: go.Figure, mark: Mark, axis: str = "x") -> None:
-    """The baseline on one axis: a dashed line at its value, or a band over its draws."""
+def draw_mark(fig: go.Figure, mark: Mark, axis: str = "x", outline: bool = False) -> None:
+    """The baseline on one axis: a dashed line at its value, or a band over its draws (only
+    its edges, dotted, where a colour scale fills the plot)."""
     if mark is None:
         return
     if isinstance(mark, tuple):
-        band = {"fillcolor": BASELINE, "opacity": 0.12, "line_width": 0}
+        band = (
+            {"line": {"color": "white", "dash": "dot", "width": 2}, "fillcolor": "rgba(0,0,0,0)"}
+            if outline
+            else {"fillcolor": BASELINE, "opacity": 0.15, "line_width": 0}
+        )
         (fig.add_vrect if axis == "x" else fig.add_hrect)(mark[0], mark[1], **band)
         return
     line = {"line_dash": "dash", "line_color": BASELINE}
@@ -236,8 +241,8 @@ def heatmap_figure(
         )
     fig = go.Figure(trace)
     if any(isinstance(m, tuple) for m in base):
-        draw_mark(fig, base[0], "x")
-        draw_mark(fig, base[1], "y")
+        draw_mark(fig, base[0], "x", outline=True)
+        draw_mark(fig, base[1], "y", outline=True)
     elif None not in base:
         fig.add_trace(
             go.Scatter(
@@ -407,7 +412,7 @@ def sections(
             Section(
                 f"{label(output, scn)} over {param_name(scn, x)} and {param_name(scn, y)}",
                 "Look for where the colour changes: that is where the talks tip. Star, dashed line or "
-                "shaded band: the baseline (a band spans the middle 90% of an uncertain input).",
+                "dotted band: the baseline (a band spans the middle 90% of an uncertain input).",
                 [heatmap_figure(table, x, y, output, scn, base)],
                 note=note if k == 0 else "",
             )

@@ -181,6 +181,13 @@ def test_run_report_draws_every_figure_from_its_results(browser, run_folder, tmp
     bars = figure(figures, "Events")["traces"]
     assert [t["points"] for t in bars] == [len(summary["events"])] * 3
 
+    inputs = [c for c in runs.columns if c.startswith("input.")]
+    if inputs:  # uncertain inputs: low and high draws, one row each, in words
+        dots = figure(figures, "Uncertain inputs")["traces"]
+        assert [t["points"] for t in dots] == [len(inputs)] * 2
+        ticks = " ".join(figure(figures, "Uncertain inputs")["ticks"])
+        assert "input." not in ticks and scenario.parties["us"].name in ticks
+
     deadline = str(scenario.calendar.deadline)
     for title in ("Probability that a treaty", "Offers per issue"):
         assert deadline in figure(figures, title)["vlines"], title
