@@ -51,7 +51,7 @@ def measure_label(measure: str, entries: list[Entry]) -> str:
         )
         return f"Ratified by the {body}, once signed"
     if measure.startswith("mean utility to "):
-        return f"Mean utility to {measure.removeprefix('mean utility to ')} (0-1)"
+        return f"Mean utility to {measure.removeprefix('mean utility to ')} (1 = its ideal)"
     if measure.startswith("mean agreed "):
         issue = measure.removeprefix("mean agreed ")
         unit = next(
@@ -173,7 +173,9 @@ def bars(
                 "%{customdata[1]:.3f})<extra>%{customdata[2]}</extra>",
             )
         )
-    fig.update_layout(title=title, barmode="group", yaxis_range=[0, 1.05], height=400)
+    fig.update_layout(title=title, barmode="group", height=400)
+    if all(f.share for f in figures if f.measure in measures):
+        fig.update_layout(yaxis_range=[0, 1.05], yaxis_tickformat=".0%")
     return fig
 
 

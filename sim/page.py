@@ -40,6 +40,7 @@ figcaption { color: #444; font-style: italic; margin-top: .3em; }
 .multiples > div { min-width: 0; }
 pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: .85em; }
 a { color: #1f4e9c; }
+code { white-space: nowrap; }
 @media (max-width: 600px) {
   body { padding: .6em .7em 2em; font-size: 15px; }
   h1 { font-size: 1.3em; }

@@ -435,7 +435,8 @@ def headline_rows(summary: dict, scenario: Scenario) -> list[tuple[str, str]]:
         rows.append((f"Median agreed: {issue_name(scenario, name).lower()}", shown))
     for party, value in summary["mean_utility"].items():
         label = party_name(scenario, party)
-        rows.append((f"Mean utility to {label} (0-1)", "-" if value is None else f"{value:.3f}"))
+        shown = "-" if value is None else f"{value:.3f}"
+        rows.append((f"Mean utility to {label} (1 = its ideal)", shown))
     return rows
 
 
