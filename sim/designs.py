@@ -167,6 +167,19 @@ def sobol_indices(params: list[Param], outputs: np.ndarray, seed: int) -> dict[s
     return {key: np.asarray(result[key]) for key in ("S1", "S1_conf", "ST", "ST_conf")}
 
 
+def unreliable(row: Any) -> list[str]:
+    """Why a parameter's Sobol indices (a row with S1, ST and their `_conf`) cannot be trusted
+    at this sample size; [] if they can."""
+    why = []
+    if row["ST"] - row["ST_conf"] <= 0:
+        why.append("total index's interval reaches zero")
+    if row["ST"] > 1:
+        why.append("total index above 1")
+    if row["S1"] > row["ST"]:
+        why.append("first order above total")
+    return why
+
+
 SWEEP_KEYS = {"description", "scenario", "method", "samples", "replications", "seed", "params"}
 
 

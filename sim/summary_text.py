@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from sim.designs import unreliable
 from sim.labels import event_name, long_date, number, param_name, ratifier_name, when
 from sim.scenario import Scenario
 
@@ -119,13 +120,6 @@ def _interval(row) -> str:
     return f"{pct(row.estimate)} ({round(100 * row.low)}{DASH}{pct(row.high)})"
 
 
-OUTPUT_WORDS = {
-    "p_agree_before_deadline": "the chance of a treaty before START I expires",
-    "p_agree_by_horizon": "the chance of a treaty by the horizon",
-    "p_in_force": "the chance of a treaty ratified by both",
-}
-
-
 def sweep_sentences(
     table: pd.DataFrame,
     paths: list[str],
@@ -136,10 +130,9 @@ def sweep_sentences(
     """Over the design: the range of the chance in time, what drives it, and what stayed flat."""
     output = "p_agree_before_deadline"
     values = table[output]
-    words = OUTPUT_WORDS[output]
     said = [
-        f"Over {len(table)} design points, {words} ranges from {pct(values.min())} to "
-        f"{pct(values.max())}."
+        f"Over {len(table)} design points, the chance of a treaty before START I expires "
+        f"ranges from {pct(values.min())} to {pct(values.max())}."
     ]
     driver = _driver(table, paths, indices, output)
     if driver is not None:
@@ -148,15 +141,15 @@ def sweep_sentences(
             f"It moves most with “{param_name(scn, path)}”: {pct(low)} on average "
             f"{low_where} and {pct(high)} {high_where}."
         )
-    if indices is not None and len(indices):
-        rows = indices[indices["output"] == output].sort_values("ST", ascending=False)
-        if len(rows):
-            top = rows.iloc[0]
-            said.append(
-                f"{param_name(scn, top['parameter'])} accounts for about "
-                f"{pct(max(top['ST'], 0))} of its variance, interactions included "
-                f"(total Sobol index, ±{pct(top['ST_conf'])})."
-            )
+    rows = None if indices is None else indices[indices["output"] == output]
+    if rows is not None and len(rows):
+        top = rows.sort_values("ST").iloc[-1]
+        shaky = bool(unreliable(top))
+        said.append(
+            f"It accounts for about {pct(min(max(top['ST'], 0), 1))} of the variance, interactions "
+            f"included (total Sobol index {top['ST']:.2f} ± {top['ST_conf']:.2f}"
+            + ("; unreliable at this sample size)." if shaky else ").")
+        )
     if flat:
         said.append(f"No change beyond chance over the design: {', '.join(flat)}.")
     return said[:4]

@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import yaml
 
-from sim.designs import Param
+from sim.designs import Param, unreliable
 from sim.labels import param_name, wrap
 from sim.loader import build
 from sim.page import Section, Table, write_page
@@ -303,16 +303,6 @@ def direction(table: pd.DataFrame, param: str, output: str) -> float:
     return float(pair[param].rank().corr(pair[output].rank()))
 
 
-def unreliable(row: pd.Series) -> list[str]:
-    """Why a parameter's Sobol indices cannot be trusted at this sample size ([] if they can)."""
-    why = []
-    if row["ST"] - row["ST_conf"] <= 0:
-        why.append("total index's interval reaches zero")
-    if row["S1"] > row["ST"]:
-        why.append("first order above total")
-    return why
-
-
 def tornado_figure(
     indices: pd.DataFrame, table: pd.DataFrame, output: str, scn: Scenario
 ) -> go.Figure:
@@ -359,7 +349,7 @@ def tornado_figure(
         title=f"Sobol indices: what drives {label(output, scn)}",
         barmode="group",
         xaxis_title="share of variance",
-        xaxis_range=[0, 1.05],
+        xaxis_range=[0, max(1.05, 1.05 * float(rows["ST"].max()))],  # estimates may pass 1
         xaxis_tickformat=".0%",
         yaxis_automargin=True,
         height=180 + 70 * len(rows),
@@ -385,8 +375,8 @@ def sections(
                 f"Sobol indices: what drives {label(output, scn)} (bars: 95% confidence)",
                 "Long dark bars are the parameters that matter; S1 well below ST means "
                 "interactions. Arrows: raising the parameter raises or lowers the output. Hollow, "
-                "hatched bars are unreliable at this sample size (the interval reaches zero, or "
-                "S1 exceeds ST): take more samples before reading them.",
+                "hatched bars are unreliable at this sample size (the interval reaches zero, "
+                "ST above 1 or S1 above ST): take more samples before reading them.",
                 [tornado_figure(indices, table, output, scn)],
                 note=note if k == 0 else "",
             )

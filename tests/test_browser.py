@@ -382,7 +382,9 @@ def test_sobol_page_flags_reliability_and_direction(browser, sweep_folders):
     ticks = " ".join(tornado["ticks"])
     assert "raises" in ticks or "lowers" in ticks
     rows = indices[indices["output"] == "p_agree_before_deadline"]
-    shaky = ((rows["ST"] - rows["ST_conf"] <= 0) | (rows["S1"] > rows["ST"])).sum()
+    shaky = (
+        (rows["ST"] - rows["ST_conf"] <= 0) | (rows["ST"] > 1) | (rows["S1"] > rows["ST"])
+    ).sum()
     assert ticks.count("(unreliable)") == shaky
     assert "parties.us.tactic.beta" not in ticks
     manifest = json.loads((folder / "manifest.json").read_text())
