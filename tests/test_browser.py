@@ -96,7 +96,10 @@ def comparison_folder(tmp_path_factory, baseline_path) -> Path:
     """A tiny comparison of the baseline with the variant that drops the Iran linkage."""
     out = tmp_path_factory.mktemp("compare") / "cmp"
     variant = baseline_path.parent / "no_linkage.yaml"
-    negsim("compare", str(baseline_path), str(variant), "--reps", "100", "--out", str(out), "--png")
+    negsim(
+        *("compare", str(baseline_path), str(variant), "--reps", "100", "--out", str(out)),
+        *("--png", "--csv"),
+    )
     return out
 
 
@@ -358,6 +361,13 @@ def test_comparison_summary_and_table_match_comparison_json(browser, comparison_
         target = Path(link.removeprefix("file://"))
         assert target.is_file() and target.name == "report.html"
     assert len(list(comparison_folder.rglob("plotly.min.js"))) == 1  # shared by the tree
+    table = pd.read_csv(comparison_folder / "comparison.csv")  # --csv: the table travels too
+    assert table[["measure", "scenario"]].values.tolist() == [
+        [r["measure"], r["scenario"]] for r in rows
+    ]
+    for name in ("baseline", "no_linkage"):
+        runs_csv = comparison_folder / "runs" / name / "runs.csv"
+        assert len(pd.read_csv(runs_csv)) == 100
     images = sorted((comparison_folder / "figures").glob("figure-*.png"))
     assert len(images) == (comparison_folder / "comparison.html").read_text().count("<figure>")
 
