@@ -69,7 +69,8 @@ FIGURE_STATS = """() => [...document.querySelectorAll('.plotly-graph-div')].map(
 }))"""
 
 
-# How the page fits the window: horizontal overflow in px and visible text set below 11 px.
+# How the page fits the window: horizontal overflow in px, visible text set below 11 px, and
+# figure text cut off at the edge of its figure.
 LAYOUT = """() => {
   const small = [];
   for (const el of document.querySelectorAll('body *')) {
@@ -80,7 +81,17 @@ LAYOUT = """() => {
     const size = parseFloat(style.fontSize);
     if (size < 11) small.push(`${el.tagName} ${size}px: ${el.textContent.trim().slice(0, 40)}`);
   }
-  return {overflow: document.documentElement.scrollWidth - window.innerWidth, small};
+  const clipped = [];
+  for (const g of document.querySelectorAll('.plotly-graph-div')) {
+    const box = g.getBoundingClientRect();
+    for (const t of g.querySelectorAll('.main-svg text')) {
+      const r = t.getBoundingClientRect();
+      if (!t.textContent.trim() || !r.width) continue;
+      if (r.left < box.left - 1 || r.right > box.right + 1)
+        clipped.push(t.textContent.trim().slice(0, 40));
+    }
+  }
+  return {overflow: document.documentElement.scrollWidth - window.innerWidth, small, clipped};
 }"""
 
 
@@ -172,7 +183,8 @@ def figure_stats(page: Any) -> list[dict]:
 
 
 def layout_check(page: Any) -> dict:
-    """{'overflow': px wider than the window (0 is good), 'small': texts under 11 px}."""
+    """{'overflow': px wider than the window (0 is good), 'small': texts under 11 px,
+    'clipped': figure texts reaching past their figure's edge}."""
     return page.evaluate(LAYOUT)
 
 

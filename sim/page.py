@@ -35,7 +35,7 @@ td.num { white-space: nowrap; }
 figure { margin: 2.2em 0; min-width: 0; }
 figcaption { color: #444; font-style: italic; margin-top: .3em; }
 .note { color: #444; margin: .3em 0; }
-.multiples { display: grid; grid-template-columns: repeat(auto-fit, minmax(280px, 1fr));
+.multiples { display: grid; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr));
   gap: .4em 1em; }
 .multiples > div { min-width: 0; }
 pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: .85em; }
@@ -48,6 +48,14 @@ code { white-space: nowrap; }
   th, td { padding: 3px 4px; overflow-wrap: anywhere; }
 }
 """.replace("FONT", FONT)
+
+
+# Figures are drawn as the page is read, before the layout settles; fit each to its box once
+# everything is in place.
+REFIT = (
+    "window.addEventListener('load', () => window.Plotly && document"
+    ".querySelectorAll('.plotly-graph-div').forEach(g => Plotly.Plots.resize(g)));"
+)
 
 
 @dataclass
@@ -207,6 +215,7 @@ def write_page(
 {table_html(headline)}
 {extra_html}
 {"".join(_section_html(s) for s in sections)}
+<script>{REFIT}</script>
 <details><summary>{html.escape(appendix_title)}</summary><pre>{html.escape(appendix)}</pre></details>
 </body></html>
 """

@@ -50,7 +50,7 @@ def input_section(runs: Path, scenario: Scenario) -> Section | None:
     if not found:
         return None
     keys = list(found)[::-1]
-    names = [wrap(param_name(scenario, k.removeprefix(INPUT)), 26) for k in keys]
+    names = [wrap(param_name(scenario, k.removeprefix(INPUT)), 18) for k in keys]
     fig = go.Figure()
     for end, (label, colour) in enumerate(ENDS):
         shares = [found[k][end] for k in keys]
@@ -74,7 +74,7 @@ def input_section(runs: Path, scenario: Scenario) -> Section | None:
         )
     fig.update_layout(
         title="Uncertain inputs",
-        xaxis_title="share signed before START I expires",
+        xaxis_title="signed in time",
         xaxis_range=[-0.02, 1.02],
         xaxis_tickformat=".0%",
         yaxis_automargin=True,

@@ -294,6 +294,7 @@ def test_every_page_fits_the_screen_with_readable_text(
         context.close()
     assert fits["overflow"] <= 0, f"{name} at {width} px is {fits['overflow']} px too wide"
     assert fits["small"] == [], fits["small"][:5]
+    assert fits["clipped"] == [], fits["clipped"][:5]  # no figure text cut at its edge
 
 
 def visible_text(page) -> str:
