@@ -8,7 +8,7 @@ import numpy as np
 from agents.domestic import DomesticActor, Ratifier, aggregate_mandate
 from agents.logrolling import ConcessionPath
 from agents.tactics import faratin_target, reciprocated, rubinstein_share, trust_scaled
-from agents.tradeoff import tradeoff_offer
+from agents.tradeoff import ContractCurve
 from sim.scenario import Party as PartySpec
 from sim.streams import normal
 
@@ -58,10 +58,12 @@ class Party(mesa.Agent):
         self.ideal = np.zeros((lanes, len(issues)))  # mandate: set by update_mandate
         self.weight = np.zeros((lanes, len(issues)))
         self.tolerance = np.ones((lanes, len(issues)))
+        self.curvature = np.zeros((lanes, len(issues)))  # w / T^2 on the table, 0 off it
         self.power = 2.0 if model.quadratic else 1.0
         self.best = np.ones(lanes)  # utility of the party's own ideal package (dropped fixed)
         self.no_deal = np.zeros(lanes)  # utility of the no-agreement point
-        self.path = ConcessionPath(lanes, len(issues))  # linear values: set by update_path
+        shape = (lanes, len(issues))
+        self.path = ContractCurve(*shape) if model.quadratic else ConcessionPath(*shape)
 
     def update_mandate(self, idx: np.ndarray) -> None:
         """Recompute ideal, tolerance and weights from the domestic actors, and what the ideal
@@ -71,15 +73,19 @@ class Party(mesa.Agent):
         self.tolerance[idx] = tolerance
         self.weight[idx] = weight
         model = self.model
+        self.curvature[idx] = np.where(model.dropped[idx], 0.0, weight / tolerance**2)
         own = np.where(model.dropped[idx], model.off_table, ideal)
         self.best[idx] = self.utility(own, idx)
         self.no_deal[idx] = self.utility(np.broadcast_to(model.no_agreement, own.shape), idx)
 
     def update_path(self, idx: np.ndarray) -> None:
-        """Linear values: rebuild the logrolling path toward the opponent (both mandates current)."""
-        if self.model.quadratic:
-            return
+        """Rebuild the offer path toward the opponent (both mandates current): the contract
+        curve for quadratic values, the least-cost logrolling order for linear ones."""
         other, live = self.opponent, ~self.model.dropped[idx]
+        if self.model.quadratic:
+            mp, mo = self.ideal[idx], other.ideal[idx]
+            self.path.update(idx, mp, self.curvature[idx], mo, other.curvature[idx])
+            return
         self.path.update(
             idx,
             self.ideal[idx],
@@ -91,9 +97,11 @@ class Party(mesa.Agent):
         )
 
     def utility(self, package: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Weighted sum over issues of 1 - (|x - ideal| / tolerance)^power (negative beyond it)."""
-        gap = np.abs(package - self.ideal[idx]) / self.tolerance[idx]
-        return np.einsum("li,li->l", self.weight[idx], 1.0 - gap**self.power)
+        """Weighted sum over issues of 1 - (|x - ideal| / tolerance)^power (negative beyond it);
+        the weights sum to 1."""
+        gap = (package - self.ideal[idx]) / self.tolerance[idx]
+        loss = gap * gap if self.power == 2.0 else np.abs(gap)
+        return 1.0 - (self.weight[idx] * loss).sum(axis=1)  # not einsum: its FMA path varies by row
 
     def floor(self, idx: np.ndarray) -> np.ndarray:
         """Least utility the party will take: its walk-away, or its ratifier's win-set edge."""
@@ -126,6 +134,11 @@ class Party(mesa.Agent):
         self.last_seen[idx] = value
         return value >= self.discount[idx] * self.target(idx, weeks_ahead=1.0) - TIE
 
+    def stands_by(self, idx: np.ndarray) -> np.ndarray:
+        """Would the party still sign its standing offer? Not below its walk-away (a mandate or
+        a technical limit may have moved it since it was tabled)."""
+        return self.utility(self.offer[idx], idx) >= self.floor(idx) - TIE
+
     def propose(self, idx: np.ndarray) -> None:
         """Table a new offer: tactic target, noise, reciprocity, no retreat, logrolled to a package."""
         model = self.model
@@ -137,18 +150,12 @@ class Party(mesa.Agent):
         aim = np.clip(np.minimum(aim, standing), floor, best)  # concessions are not withdrawn
         package = self.tradeoff(best - aim, idx)
         self.offer[idx] = self.limit_technical(package, idx)
-        self.has_offer[idx] = True
+        self.has_offer[idx] = best >= floor - TIE  # no package beats walking away: table none
 
     def tradeoff(self, loss: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Package best for the opponent among those that cost the party at most `loss`."""
         model = self.model
-        if not model.quadratic:
-            package = self.path.package(loss, idx)
-        else:
-            other, live = self.opponent, ~model.dropped[idx]
-            k_own = np.where(live, self.weight[idx] / self.tolerance[idx] ** 2, 0.0)
-            k_other = np.where(live, other.weight[idx] / other.tolerance[idx] ** 2, 0.0)
-            package = tradeoff_offer(loss, self.ideal[idx], k_own, other.ideal[idx], k_other)
+        package = self.path.package(loss, idx)
         package = np.where(model.dropped[idx], model.off_table, package)
         return np.clip(package, model.issue_lo, model.issue_hi)
 

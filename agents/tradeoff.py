@@ -17,16 +17,38 @@ NEWTON_STEPS = 60  # upper bound; lanes stop as soon as t no longer moves
 TOL = 1e-13
 
 
-def contract_point(
-    t: np.ndarray, mp: np.ndarray, kp: np.ndarray, mo: np.ndarray, ko: np.ndarray
-) -> np.ndarray:
-    """Point x(t) of the contract curve, one row per lane (t = inf gives the party's ideal)."""
-    tt = np.broadcast_to(t[:, None], kp.shape)
-    pull = np.multiply(tt, kp, out=np.zeros_like(kp), where=kp > 0)  # t = inf only where kp > 0
-    den = ko + pull
-    s = np.divide(ko, den, out=np.zeros_like(den), where=den > 0)
-    s = np.where((ko == 0) & (kp == 0), 1.0, s)  # nobody cares: leave it at the opponent's ideal
-    return mp + s * (mo - mp)
+class ContractCurve:
+    """Per lane, the contract curve between a party's mandate and the opponent's, walked by
+    the loss the party accepts. It depends only on the two mandates, so it is rebuilt when a
+    mandate changes and walked for every offer (as ConcessionPath is for linear values)."""
+
+    def __init__(self, lanes: int, issues: int) -> None:
+        self.ideal = np.zeros((lanes, issues))  # where the party starts
+        self.reach = np.zeros((lanes, issues))  # to the opponent's ideal (0 where it is not valued)
+        self.ratio = np.zeros((lanes, issues))  # r = kp / ko (0 where conceding is free)
+        self.cost = np.zeros((lanes, issues))  # loss of conceding each issue all the way
+        self.full = np.zeros(lanes)
+
+    def update(
+        self, idx: np.ndarray, mp: np.ndarray, kp: np.ndarray, mo: np.ndarray, ko: np.ndarray
+    ) -> None:
+        """Rebuild in lanes `idx` from both mandates (k = w / T^2, 0 for issues off the table)."""
+        valued = ko > 0
+        d = np.where(valued, mo - mp, 0.0)  # an issue the opponent does not value stays put
+        self.ideal[idx] = mp
+        self.reach[idx] = d
+        self.ratio[idx] = np.divide(kp, ko, out=np.zeros_like(kp), where=valued)
+        self.cost[idx] = kp * d * d
+        self.full[idx] = self.cost[idx].sum(axis=1)
+
+    def package(self, loss: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Package (one row per lane in `idx`) best for the opponent at a loss of at most `loss`."""
+        t = np.zeros(len(idx))
+        need = self.full[idx] > loss
+        if need.any():
+            rows = idx[need]
+            t[need] = _solve(loss[need], self.cost[rows], self.ratio[rows], self.full[rows])
+        return self.ideal[idx] + _shares(t, self.ratio[idx]) * self.reach[idx]
 
 
 def tradeoff_offer(
@@ -34,38 +56,41 @@ def tradeoff_offer(
 ) -> np.ndarray:
     """Package best for the opponent among those costing the party at most `loss` (lanes x issues).
 
-    Issues off the table must come with kp = ko = 0 and mp = mo = their fixed value.
+    Issues off the table must come with kp = ko = 0 (the caller fixes their value).
     """
-    d = mo - mp
-    c = kp * d * d
-    full = c.sum(axis=1)  # loss of giving the opponent its ideal on every issue
-    t = np.zeros(len(loss))
-    need = np.flatnonzero(full > loss)
-    if need.size:
-        t[need] = _solve(loss[need], c[need], kp[need], ko[need])
-    return contract_point(t, mp, kp, mo, ko)
+    lanes = np.arange(len(loss))
+    curve = ContractCurve(len(loss), mp.shape[1])
+    curve.update(lanes, mp, kp, mo, ko)
+    return curve.package(loss, lanes)
 
 
-def _solve(loss: np.ndarray, c: np.ndarray, kp: np.ndarray, ko: np.ndarray) -> np.ndarray:
-    """Multiplier t with f(t) = loss, by Newton on f^(-1/2); loss <= 0 gives t = inf."""
-    t = np.zeros(len(loss))
-    done = loss <= 0
-    t[done] = np.inf
-    todo = np.flatnonzero(~done)
-    goal = np.zeros(len(loss))
-    goal[todo] = loss[todo] ** -0.5
-    for _ in range(NEWTON_STEPS):
-        if todo.size == 0:
+def _shares(t: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """s_i(t) = 1 / (1 + t r_i): the share of the way to the opponent's ideal on each issue."""
+    tr = np.multiply(t[:, None], r, out=np.zeros_like(r), where=r > 0)  # t r = 0 where r = 0
+    return 1.0 / (1.0 + tr)
+
+
+def _solve(loss: np.ndarray, c: np.ndarray, r: np.ndarray, full: np.ndarray) -> np.ndarray:
+    """Multiplier t with f(t) = sum c s^2 = loss, by Newton on f^(-1/2); loss <= 0 gives inf.
+
+    The start (sqrt(full / loss) - 1) / max r solves the case of equal ratios and lies left of
+    the root, where Newton on the concave f^(-1/2) climbs to it without overshooting.
+    """
+    pos = loss > 0
+    safe = np.where(pos, loss, 1.0)
+    cr = c * r
+    goal = 1.0 / np.sqrt(safe)
+    t = (np.sqrt(full / safe) - 1.0) / r.max(axis=1)
+    moving = np.ones(len(t), dtype=bool)
+    for _ in range(NEWTON_STEPS):  # a lane stops on its own test, so others never move it
+        s = 1.0 / (1.0 + t[:, None] * r)
+        q = s * s
+        f = (c * q).sum(axis=1)
+        g = (cr * q * s).sum(axis=1)
+        root = np.sqrt(f)
+        step = (1.0 / root - goal) * f * root / g
+        t = np.where(moving, t - step, t)
+        moving &= np.abs(step) > TOL * (1.0 + t)
+        if not moving.any():
             break
-        tt, cc, kk, oo = t[todo, None], c[todo], kp[todo], ko[todo]
-        den = oo + tt * kk
-        s = np.divide(oo, den, out=np.zeros_like(den), where=den > 0)
-        s2 = cc * s * s
-        f = s2.sum(axis=1)
-        slope = (s2 * np.divide(kk, den, out=np.zeros_like(den), where=den > 0)).sum(axis=1)
-        h = f**-0.5 - goal[todo]
-        step = h / (f**-1.5 * slope)
-        new = t[todo] - step
-        t[todo] = new
-        todo = todo[np.abs(step) > TOL * (1.0 + np.abs(new))]
-    return t
+    return np.where(pos, t, np.inf)

@@ -36,7 +36,7 @@ RENDERED = """() => {
 # Per figure: the title of its section (and its own, in small multiples), its annotations and
 # tick labels; per trace the points given, those plotly could place (finite points,
 # non-empty histogram bins, finite heatmap cells, a box's points), a histogram's total count and the trace's
-# colour; the x of vertical lines; then the marks drawn into the SVG.
+# colour; the x of vertical lines and the number of rectangles; then the marks drawn into the SVG.
 FIGURE_STATS = """() => [...document.querySelectorAll('.plotly-graph-div')].map(g => ({
   title: ((g.closest('figure') || g).querySelector('h3') || {}).textContent || '',
   subtitle: ((g.closest('.multiples > div') || g).querySelector('h4') || {}).textContent || '',
@@ -60,6 +60,7 @@ FIGURE_STATS = """() => [...document.querySelectorAll('.plotly-graph-div')].map(
   }),
   vlines: g._fullLayout.shapes.filter(s => s.type === 'line' && s.x0 === s.x1)
     .map(s => String(s.x0).slice(0, 10)),
+  rects: g._fullLayout.shapes.filter(s => s.type === 'rect').length,
   lines: [...g.querySelectorAll('.scatterlayer path.js-line')].filter(
     p => (p.getAttribute('d') || '').length > 2).length,
   markers: g.querySelectorAll('.scatterlayer path.point').length,

@@ -522,6 +522,147 @@ def compare(
     take_away(folder, "comparison.html", png=png, csv=csv, self_contained=self_contained)
 
 
+@app.command()
+def explain(
+    source: Annotated[
+        Path | None, typer.Argument(help="Scenario YAML or a finished results folder.")
+    ] = None,
+    reps: Annotated[int | None, typer.Option(help="Replications per run.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed, the same in every run.")] = None,
+    set_: SetOption = None,
+    out: Annotated[Path | None, typer.Option(help="Explain folder (default: results/...).")] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="Finish an interrupted explain in this folder.")
+    ] = None,
+    workers: WorkersOption = 0,
+) -> None:
+    """Rank what decides the talks: each event on vs off, each uncertain input 10th vs 90th
+    percentile, same-seed paired runs; write explain.parquet and explain.html."""
+    from rich.console import Console
+
+    from sim.explain import ExplainError, start_explain
+    from sim.store import StoreError
+
+    try:
+        if resume is None:
+            if source is None:
+                fail("give a scenario file or a results folder, or --resume FOLDER")
+            overrides = list(set_ or [])
+            overrides += [(f"--reps {reps}", f"replications={reps}")] if reps is not None else []
+            overrides += [(f"--seed {seed}", f"seed={seed}")] if seed is not None else []
+            scn = load(_scenario_file(source), overrides)
+            folder = out or Path("results") / f"explain-{scn.name}-{datetime.now():%Y%m%d-%H%M%S}"
+            start_explain(scn, folder, command=sys.argv)
+        else:
+            if source is not None or out is not None:
+                fail("--resume FOLDER takes no scenario and no --out")
+            folder = resume
+        _explain(Console(), folder, workers or os.cpu_count() or 1)
+    except (ExplainError, StoreError) as err:
+        fail(str(err))
+
+
+def _explain(console, folder: Path, workers: int) -> None:
+    """Simulate the missing runs of an explain folder with a progress bar; report; print."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from sim.explain import arms_left, explain_scenario, finish, run_explain
+    from sim.explain_report import terminal_table, write_explain_report
+
+    scn = explain_scenario(folder)
+    columns = [TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(
+            f"explaining {scn.name}", total=arms_left(folder) * scn.replications
+        )
+        try:
+            table = run_explain(folder, workers, lambda lanes: progress.advance(task, lanes))
+        except KeyboardInterrupt:
+            progress.stop()
+            typer.echo(f"interrupted; finish with: negsim explain --resume {folder}", err=True)
+            raise typer.Exit(code=130) from None
+    write_explain_report(folder, scn, table)
+    finish(folder)
+    console.print(terminal_table(table, scn))
+    console.print(f"results: {folder}  report: {folder / 'explain.html'}")
+
+
+def _scenario_file(source: Path) -> Path:
+    """A scenario file as given, or the resolved scenario.yaml of a results folder."""
+    if source.is_dir():
+        if not (source / "scenario.yaml").is_file():
+            fail(f"{source}: not a results folder (no scenario.yaml)")
+        return source / "scenario.yaml"
+    return source
+
+
+@app.command()
+def discover(
+    source: Annotated[Path, typer.Argument(help="A finished run or sweep folder.")],
+    outcome: Annotated[
+        str, typer.Option(help="Yes/no outcome per lane, e.g. p_agree_before_deadline.")
+    ] = "p_agree_before_deadline",
+    density: Annotated[
+        float | None,
+        typer.Option(help="Density the chosen box must reach (default: halfway to 100%)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Discover folder (default: results/...).")
+    ] = None,
+) -> None:
+    """Find the conditions under which an outcome holds: PRIM box, CART tree, feature scores;
+    write discover.parquet and discover.html."""
+    from rich.console import Console
+
+    from sim.discover import DiscoverError, discover, finish, start_discover, write_results
+    from sim.discover_report import headline, write_discover_report
+    from sim.store import StoreError
+
+    console = Console()
+    try:
+        with console.status(f"discovering when {outcome} holds in {source}"):
+            found = discover(source, outcome, density)
+        name = found.cases.scenario.name
+        folder = out or Path("results") / f"discover-{name}-{datetime.now():%Y%m%d-%H%M%S}"
+        start_discover(folder, source, outcome, sys.argv)
+    except (DiscoverError, StoreError) as err:
+        fail(str(err))
+    write_results(folder, found)
+    write_discover_report(folder, found, source)
+    finish(folder)
+    for label, text in headline(found):
+        console.print(f"[bold]{label}[/]: {text}")
+    top = ", ".join(f"{r.label} {r.score:.2f}" for r in found.scores.head(3).itertuples())
+    console.print(f"[bold]feature scores (extra trees)[/]: {top}")
+    console.print(f"results: {folder}  report: {folder / 'discover.html'}")
+
+
+@app.command()
+def story(
+    folder: Annotated[Path, typer.Argument(help="A finished results folder of negsim run.")],
+    lane: Annotated[int, typer.Option(help="The lane (replication) to tell.")] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="HTML page (default: FOLDER/story-lane-K.html).")
+    ] = None,
+) -> None:
+    """Tell why one lane ended as it did: offers, events, concessions, signature and votes."""
+    from rich.console import Console
+
+    from sim.store import StoreError
+    from sim.story import StoryError, lane_story
+    from sim.story_report import write_story_report
+
+    try:
+        found = lane_story(folder, lane)
+    except (StoryError, StoreError) as err:
+        fail(str(err))
+    page = write_story_report(out or folder / f"story-lane-{lane}.html", found)
+    console = Console()
+    for sentence in found.sentences:
+        console.print(sentence)
+    console.print(f"offers from {found.source}; page: {page}")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

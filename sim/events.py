@@ -62,7 +62,7 @@ def compile_events(scenario: Scenario, clock: Clock) -> list[Trigger]:
 
 
 def fire(model, week: int) -> None:
-    """Draw every due event in every active lane; apply effects where it fires; log firings.
+    """Draw every due event in every lane; apply effects where it fires; log firings.
 
     The draw of event e in week w of lane l depends on (seed, e, l, w) alone (common random
     numbers), so an event fires in the same weeks in every scenario that leaves it unchanged.
@@ -71,7 +71,7 @@ def fire(model, week: int) -> None:
         if not trig.due(week):
             continue
         draw = uniform(model.seed, f"event:{trig.name}", model.lane_ids, week)
-        fires = model.active & (draw < model.chance[:, e])
+        fires = draw < model.chance[:, e]  # in every lane: the world goes on after a signature
         if not trig.repeat:
             fires &= model.fired_week[:, e] < 0
         idx = np.flatnonzero(fires)
@@ -84,7 +84,7 @@ def fire(model, week: int) -> None:
         for k, effect in enumerate(trig.effects):
             apply(model, effect, idx, model.effect_values.get((e, k)))
             if moves_mandate(effect):
-                model.mandate_stale[idx] = True
+                model.mandate_stale[idx] |= model.active[idx]  # signed lanes bargain no more
 
 
 def moves_mandate(effect: Effect) -> bool:

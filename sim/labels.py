@@ -1,4 +1,5 @@
-"""Human labels taken from the scenario: issues, parties, events, rounds, dotted parameter paths."""
+"""Names in the scenario's own words, shared by every report, explain, discover and story:
+'Russia: walk-away margin', not 'parties.russia.margin'; issues, parties, events, rounds."""
 
 from __future__ import annotations
 
@@ -9,25 +10,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from sim.scenario import Scenario
-
-# Short names for the values a sweep or an uncertain input usually touches; others fall back
-# to the description the scenario format gives the field.
-ATTRIBUTE_NAMES = {
-    "margin": "walk-away margin",
-    "capacity": "technical capacity",
-    "readiness": "ready to table positions",
-    "tactic.beta": "concession speed β",
-    "tactic.noise": "offer noise",
-    "tactic.reciprocity": "reciprocity",
-    "tactic.trust_sensitivity": "trust sensitivity",
-    "tactic.discount": "discount factor",
-    "ratifier.centre": "median member's walk-away",
-    "ratifier.spread": "spread of members' walk-aways",
-    "ratifier.mood": "mood at the vote",
-    "ratifier.delay_weeks": "weeks from signature to vote",
-    "ratifier.threshold": "share needed to ratify",
-}
-TOP_NAMES = {"trust": "initial trust", "seed": "seed", "replications": "replications"}
 
 
 def humanize(key: str) -> str:
@@ -60,11 +42,8 @@ def ratifier_name(scn: Scenario, party: str) -> str:
 
 
 def event_name(scn: Scenario, event: str, limit: int = 60) -> str:
-    """An event's description (shortened at a clause boundary), else its key in words."""
-    spec = scn.events.get(event)
-    text = (spec.description if spec else "").strip().rstrip(".")
-    if not text:
-        return humanize(event)
+    """An event in words (event_label), cut at a clause boundary to about `limit` characters."""
+    text = event_label(scn, event) if event in scn.events else humanize(event)
     if len(text) <= limit:
         return text
     for stop in ("; ", ", ", " and "):
@@ -84,22 +63,10 @@ def opening_ideal(scn: Scenario, party: str, issue: str) -> float:
     return sum(w * pos for w, pos in weights if pos is not None) / total
 
 
-def number(value: float, span: float | None = None) -> str:
-    """A value rounded to what its range makes meaningful: '1,688', '91', '0.35'."""
-    size = abs(span if span is not None else value)
-    if size >= 100:
-        return f"{value:,.0f}"
-    if size >= 10:
-        return f"{value:,.1f}".rstrip("0").rstrip(".")
-    return f"{value:.2f}"
-
-
 def who_wants(scn: Scenario, issue: str) -> str:
     """Which end of the scale each party wants: 'Russia 1,519; United States 1,688' (opening)."""
-    spec = scn.issues[issue]
-    span = spec.max - spec.min
     parts = [
-        f"{party_name(scn, p)} {number(opening_ideal(scn, p, issue), span)}"
+        f"{party_name(scn, p)} {value_text(opening_ideal(scn, p, issue))}"
         for p in scn.party_names()
     ]
     return "; ".join(parts)
@@ -136,27 +103,11 @@ def long_date(day: dt.date | str) -> str:
 
 
 def param_name(scn: Scenario, path: str) -> str:
-    """Reader's name of a dotted scenario path: 'Russia: walk-away utility'."""
-    parts = path.removeprefix("input.").split(".")
-    if parts[0] in TOP_NAMES and len(parts) == 1:
-        return humanize(TOP_NAMES[parts[0]])
-    if parts[0] == "parties" and len(parts) >= 3:
-        who = party_name(scn, parts[1])
-        rest = parts[2:]
-        if rest[0] == "actors" and len(rest) >= 4:
-            actor = scn.parties[parts[1]].actors.get(rest[1]) if parts[1] in scn.parties else None
-            role = actor.role if actor and actor.role else humanize(rest[1])
-            return f"{role}: {rest[2]} on {issue_name(scn, rest[3]).lower()}"
-        if rest[0] == "ratifier":
-            body = ratifier_name(scn, parts[1])
-            return f"{body}: {ATTRIBUTE_NAMES.get('.'.join(rest), humanize(rest[-1]).lower())}"
-        key = ".".join(rest)
-        return f"{who}: {ATTRIBUTE_NAMES.get(key, field_description(path) or humanize(rest[-1]).lower())}"
-    if parts[0] == "issues" and len(parts) >= 2:
-        return f"{issue_name(scn, parts[1])}: {' '.join(parts[2:]) or 'issue'}"
-    if parts[0] == "events" and len(parts) >= 2:
-        return f"event '{event_name(scn, parts[1], 40)}': {' '.join(parts[2:])}"
-    return field_description(path) or path
+    """Reader's name of a dotted scenario path (an `input.` column too): path_label's words,
+    or the scenario format's description of the field when it has none."""
+    path = path.removeprefix("input.")
+    said = path_label(scn, path)
+    return (field_description(path) or path) if said == path else said
 
 
 def field_description(path: str) -> str:
@@ -186,3 +137,61 @@ def _value_model(annotation: Any) -> Any:
         if found is not None:
             return found
     return None
+
+
+FIELDS = {
+    "margin": "walk-away margin",
+    "capacity": "technical capacity",
+    "beta": "concession pace (beta)",
+    "noise": "offer noise",
+    "reciprocity": "reciprocity",
+    "trust_sensitivity": "sensitivity to trust",
+    "discount": "discount factor",
+    "centre": "centre",
+    "spread": "spread",
+    "mood": "mood",
+    "influence": "influence",
+    "trust": "trust",
+}
+
+
+def path_label(scenario: Scenario, path: str) -> str:
+    """A dotted scenario path as a reader would say it."""
+    parts = path.split(".")
+    if parts == ["trust"]:
+        return "trust between the parties"
+    if parts[0] == "events" and parts[1] in scenario.events:
+        event = event_label(scenario, parts[1])
+        if parts[2] == "effects":
+            effect = scenario.events[parts[1]].effects[int(parts[3])]
+            return f"{event}: size of its effect on {path_label(scenario, effect.target)}"
+        return f"{event}: {'chance' if parts[2] == 'probability' else 'weekly hazard'}"
+    if parts[0] == "issues":
+        return f"the {parts[1].replace('_', ' ')} issue"
+    if parts[0] != "parties" or parts[1] not in scenario.parties:
+        return path
+    party = scenario.parties[parts[1]]
+    rest = parts[2:]
+    if rest[0] == "ratifier" and party.ratifier is not None:
+        return f"{party.ratifier.name}: {FIELDS.get(rest[1], rest[1])}"
+    if rest[0] == "actors" and len(rest) >= 3:
+        actor = party.actors[rest[1]].role or rest[1]
+        what = FIELDS.get(rest[2], rest[2])
+        if len(rest) == 4:
+            noun = {"positions": "position", "salience": "salience", "tolerance": "tolerance"}
+            what = f"{noun.get(rest[2], rest[2])} on {rest[3].replace('_', ' ')}"
+        return f"{party.name}, {actor}: {what}"
+    return f"{party.name}: {FIELDS.get(rest[-1], rest[-1])}"
+
+
+def event_label(scenario: Scenario, name: str) -> str:
+    """An event by its description (its first sentence), else its name."""
+    text = scenario.events[name].description.strip()
+    return text.split(". ")[0].rstrip(".") if text else name.replace("_", " ")
+
+
+def value_text(value: float) -> str:
+    """A number as a briefing would print it: 1,600 or 0.35."""
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"

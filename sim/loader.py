@@ -58,7 +58,14 @@ def build(data: dict, lines: dict, set_paths: dict, source: str) -> Scenario:
     """Validate a merged document: distributions are checked at both ends of their support,
     and the scenario carries them as uncertain inputs."""
     centred, found = split_inputs(data, lines, set_paths, source)
-    scenario = _validate(centred, lines, set_paths, source)
+    scenario = _validate(centred, lines, set_paths, source)  # unknown keys are told first
+    for dotted in found:
+        if not is_input_path(dotted):
+            where = _where(tuple(dotted.split(".")), lines, set_paths, source)
+            raise ScenarioError(
+                f"{where}: {dotted}: cannot be a distribution: the model holds this value once, "
+                "not per replication"
+            )
     inputs = bound_inputs(scenario, found)
     for end, pick in (("low", 0), ("high", 1)):
         ends = {k: d.support()[pick] for k, d in inputs.items()}
@@ -106,19 +113,12 @@ def _find_inputs(
     found: dict[str, Distribution] = {}
     if looks_like(node):
         dotted = _dotted(prefix)
-        where = next(
-            (shown for key, shown in set_paths.items() if prefix[: len(key)] == key),
-            _locate(prefix, lines, file),
-        )
-        if not is_input_path(dotted):
-            raise ScenarioError(
-                f"{where}: {dotted}: cannot be a distribution: the model holds this value once, "
-                "not per replication"
-            )
         try:
             found[dotted] = Distribution.parse(node)
         except DistributionError as err:
-            raise ScenarioError(f"{where}: {dotted}: {err}") from None
+            raise ScenarioError(
+                f"{_where(prefix, lines, set_paths, file)}: {dotted}: {err}"
+            ) from None
     elif isinstance(node, dict):
         for key, value in node.items():
             found |= _find_inputs(value, (*prefix, str(key)), lines, set_paths, file)
@@ -126,6 +126,14 @@ def _find_inputs(
         for i, value in enumerate(node):
             found |= _find_inputs(value, (*prefix, str(i)), lines, set_paths, file)
     return found
+
+
+def _where(prefix: tuple[str, ...], lines: dict, set_paths: dict, file: str) -> str:
+    """The option that set a path, else the file and line that hold it."""
+    for key, shown in set_paths.items():
+        if prefix[: len(key)] == key:
+            return shown
+    return _locate(prefix, lines, file)
 
 
 def with_values(data: dict, values: dict[str, float]) -> dict:

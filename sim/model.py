@@ -120,7 +120,7 @@ class NegotiationModel(mesa.Model):
         for party in self.order:
             party.elapsed += 1.0
         self.week += 1
-        self.running = self.week < self.clock.weeks and bool(self.active.any())
+        self.running = self.week < self.clock.weeks  # to the horizon: events go on after signature
 
     def _update_mandates(self, idx: np.ndarray) -> None:
         """Both mandates from the domestic actors in lanes `idx`, then both logrolling paths."""
@@ -147,6 +147,7 @@ class NegotiationModel(mesa.Model):
             answering = np.flatnonzero(ready & party.opponent.has_offer)
             if answering.size:
                 yes = answering[party.accepts(answering)]
+                yes = yes[party.opponent.stands_by(yes)]
                 self._sign(yes, party.opponent.offer[yes], week)
             proposing = np.flatnonzero(ready & self.active)
             if proposing.size:

@@ -77,6 +77,16 @@ class Table:
     rows: list[list[str]]
 
 
+def sections_of(pairs: list[tuple[go.Figure, str]]) -> list[Section]:
+    """One-figure sections from (figure, caption) pairs, each titled with its figure's title."""
+    return [Section(fig.layout.title.text or "", caption, [fig]) for fig, caption in pairs]
+
+
+def rows_table(rows: list[tuple[str, str]], columns: tuple[str, str] = ("", "")) -> Table:
+    """A two-column headline table from (label, text) pairs."""
+    return Table(list(columns), [list(r) for r in rows])
+
+
 def fit(fig: go.Figure, height: int | None = None) -> go.Figure:
     """Compact margins, the legend below the plot, and fonts no smaller than 12 px."""
     fig.update_layout(

@@ -18,18 +18,17 @@ from sim.labels import (
     event_name,
     issue_name,
     issue_unit,
-    number,
     opening_ideal,
     party_name,
     ratifier_name,
     round_name,
+    value_text,
     who_wants,
     wrap,
 )
 from sim.outcomes import nash_point, opening_frontier, walk_aways
 from sim.page import Section, Table, write_page
 from sim.scenario import Issue, Scenario
-from sim.story import story_section
 from sim.summary_text import run_sentences
 from sim.uncertainty import input_section
 
@@ -431,18 +430,13 @@ def headline_rows(summary: dict, scenario: Scenario) -> list[tuple[str, str]]:
     ]
     for name, value in summary["median_package"].items():
         unit = issue_unit(scenario, name)
-        shown = "-" if value is None else f"{number(value, _span(scenario, name))} {unit}"
+        shown = "-" if value is None else f"{value_text(value)} {unit}"
         rows.append((f"Median agreed: {issue_name(scenario, name).lower()}", shown))
     for party, value in summary["mean_utility"].items():
         label = party_name(scenario, party)
         shown = "-" if value is None else f"{value:.3f}"
         rows.append((f"Mean utility to {label} (1 = its ideal)", shown))
     return rows
-
-
-def _span(scenario: Scenario, issue: str) -> float | None:
-    spec = scenario.issues.get(issue)
-    return spec.max - spec.min if spec else None
 
 
 def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.DataFrame) -> Path:
@@ -498,6 +492,8 @@ def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.Da
     inputs = input_section(out / "runs.parquet", scenario)
     if inputs is not None:
         sections.append(inputs)
+    from sim.story_report import story_section  # it draws with this module's helpers
+
     story = story_section(out, scenario)
     if story is not None:
         sections.append(story)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.designs import unreliable
-from sim.labels import event_name, long_date, number, param_name, ratifier_name, when
+from sim.labels import event_name, long_date, param_name, ratifier_name, value_text, when
 from sim.scenario import Scenario
 
 DASH = "\u2013"  # between the ends of an interval
@@ -170,10 +170,10 @@ def _driver(
             continue
         if column.nunique() <= 12:  # a grid or a list: its lowest and highest values
             lo_cut, hi_cut = column.min(), column.max()
-            where = (f"at {number(lo_cut)}", f"at {number(hi_cut)}")
+            where = (f"at {value_text(lo_cut)}", f"at {value_text(hi_cut)}")
         else:  # a sampled range: its lowest and highest quarters
             lo_cut, hi_cut = np.nanquantile(column, [0.25, 0.75])
-            where = (f"below {number(lo_cut)}", f"above {number(hi_cut)}")
+            where = (f"below {value_text(lo_cut)}", f"above {value_text(hi_cut)}")
         low = float(table.loc[column <= lo_cut, output].mean())
         high = float(table.loc[column >= hi_cut, output].mean())
         if best is None or abs(high - low) > abs(best[2] - best[1]):

@@ -16,6 +16,7 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
+from scipy.optimize import brentq
 
 from sim.loader import load_scenario
 from sim.model import ChunkResult, NegotiationModel
@@ -165,6 +166,22 @@ def rubinstein(folder: Path = CASES_FOLDER) -> Case:
     return Case("rubinstein", name, checks, draw)
 
 
+def symmetric_nash(scenario: Scenario) -> float:
+    """Utility of the point U1 = U2 on the first party's contract curve (root by brentq): the
+    Nash point of a problem symmetric under swapping the parties."""
+    model = NegotiationModel(scenario, 1, scenario.seed)
+    first, second = model.order
+    lane = np.zeros(1, dtype=int)
+
+    def gap(loss: float) -> float:
+        package = first.tradeoff(np.array([loss]), lane)
+        return float(first.utility(package, lane)[0] - second.utility(package, lane)[0])
+
+    full = float(first.best[0] - first.utility(second.ideal[:1], lane)[0])
+    loss = brentq(gap, 0.0, full, xtol=1e-15, rtol=1e-15)
+    return float(first.best[0] - loss)
+
+
 def nash(folder: Path = CASES_FOLDER) -> Case:
     """Case 3: nash_point solves the pie exactly; symmetric linear conceders meet there."""
     name = "3 Nash"
@@ -183,6 +200,13 @@ def nash(folder: Path = CASES_FOLDER) -> Case:
         checks.append(close(name, f"conceders meet, d={r:g}", nash_split(1.0, r, r), u1, step))
         week = int(result.runs["agreed_week"][0])
         paths.append((r, result.trace[: week + 1, :, 0, 0], week, u1))
+    quad = load("nash_quadratic.yaml", folder)
+    (d, _), expected = walk_aways(quad), symmetric_nash(quad)
+    u1, _ = nash_point(opening_frontier(quad, 2001), d, d)
+    checks.append(close(name, "two quadratic issues: nash_point", expected, u1, 1e-4))
+    met = float(simulate(quad).runs["utility_russia"][0])
+    step = (1.0 - d) / weeks_to_deadline(quad)
+    checks.append(close(name, "two quadratic issues: conceders meet", expected, met, step))
 
     def draw(ax: Any) -> None:
         ax.axhline(0.5, color="black", lw=1, ls="--", label="Nash split x1 = 1/2")

@@ -156,8 +156,8 @@ CASES = [
     ),
     bad_value(
         "misspelt nested key",
-        "      beta: 0.3",
-        "      bta: 0.3",
+        "      beta: {uniform: [0.2, 0.45]}",
+        "      bta: {uniform: [0.2, 0.45]}",
         "{f}:{line}: parties.russia.tactic.bta: unknown key (did you mean 'beta'?)",
     ),
     bad_value(
@@ -194,7 +194,7 @@ CASES = [
     ),
     bad_value(
         "beta of zero",
-        "beta: 0.3",
+        "beta: {uniform: [0.2, 0.45]}",
         "beta: 0",
         "{f}:{line}: parties.russia.tactic.beta: Input should be greater than 0 (got 0)",
     ),

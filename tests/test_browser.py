@@ -19,8 +19,10 @@ import pytest
 
 from sim.browser import chromium, figure_stats, layout_check, open_report, why_unavailable
 from sim.cli import export_png
+from sim.labels import param_name
 from sim.loader import load_scenario
 from sim.report import PARTY_COLOURS, min_open_lanes
+from sim.sweep_report import baseline_mark
 
 pytestmark = pytest.mark.browser
 
@@ -223,11 +225,26 @@ def test_sweep_report_of_one_parameter_draws_a_line_per_share(browser, sweep_fol
     folder = sweep_folders["one"]
     _, figures = open_and_check(browser, folder / "sweep.html", tmp_path / "sweep-one.png")
     points = len(pd.read_parquet(folder / "sweep.parquet"))
-    found = figure(figures, "Outcomes against United States: concession speed β")
+    scenario = load_scenario(folder / "scenario.yaml")
+    path = "parties.us.tactic.beta"
+    found = figure(figures, f"Outcomes against {param_name(scenario, path)}")
     named = {t["name"]: t["drawable"] for t in found["traces"]}
     assert named["P(treaty before START I expires)"] == points == 4
-    baseline = load_scenario(folder / "scenario.yaml").parties["us"].tactic.beta
-    assert str(baseline) in found["vlines"]  # the baseline's value is marked
+    assert_baseline_marked(found, scenario, [path])
+
+
+def assert_baseline_marked(fig: dict, scenario, paths: list[str]) -> None:
+    """The base scenario on each swept axis: a line at its value, a band over an uncertain
+    input's middle draws, or (two numbers) a star."""
+    resolved = scenario.model_dump(mode="json")
+    marks = [baseline_mark(scenario, resolved, p) for p in paths]
+    if all(isinstance(m, float | int) for m in marks) and len(marks) == 2:
+        assert any(t["name"] == "baseline" for t in fig["traces"]), fig["title"]
+        return
+    x = marks[0]  # the first path is the x axis: a vertical line at a value
+    if isinstance(x, float | int):
+        assert f"{x:g}" in fig["vlines"] or str(x) in fig["vlines"], fig["title"]
+    assert fig["rects"] >= sum(isinstance(m, tuple) for m in marks), fig["title"]
 
 
 def test_sweep_report_of_two_parameters_fills_every_heatmap_cell(browser, sweep_folders, tmp_path):
@@ -236,10 +253,9 @@ def test_sweep_report_of_two_parameters_fills_every_heatmap_cell(browser, sweep_
     points = len(pd.read_parquet(folder / "sweep.parquet"))
     heatmaps = [t for f in figures for t in f["traces"] if t["type"] == "heatmap"]
     assert heatmaps and all(t["drawable"] == points == 9 for t in heatmaps)
-    beta = str(load_scenario(folder / "scenario.yaml").parties["us"].tactic.beta)
-    for fig in figures:  # the baseline: a star, or a line at its value (a band if uncertain)
-        starred = any(t["name"] == "baseline" for t in fig["traces"])
-        assert starred or beta in fig["vlines"], fig["title"]
+    scenario = load_scenario(folder / "scenario.yaml")
+    for fig in figures:
+        assert_baseline_marked(fig, scenario, ["parties.us.tactic.beta", "parties.russia.margin"])
     assert page.inner_text("table.headline").count("baseline:") == 2
 
 
@@ -336,12 +352,12 @@ def test_run_story_tells_one_traced_replication(browser, run_folder):
     traces = pd.read_parquet(run_folder / "traces.parquet")
     lanes = sorted(traces["lane"].unique())
     assert len(lanes) == 3
-    offers = [t for t in story["traces"] if t["name"].endswith(" offer")]
+    offers = [t for t in story["traces"] if t["name"].endswith(" offer")]  # per party and issue
     scenario = load_scenario(run_folder / "scenario.yaml")
     assert len(offers) == 2 * len(scenario.issues)
     note = page.locator("figure", has_text="One replication told as a story").inner_text()
-    assert "signed on" in note or "never produced" in note
-    assert "moved most on" in note
+    assert "signed" in note or "no treaty" in note
+    assert "Events:" in note or "No event fired" in note
 
 
 def test_comparison_summary_and_table_match_comparison_json(browser, comparison_folder):

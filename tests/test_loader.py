@@ -31,7 +31,8 @@ def test_baseline_loads_with_its_values():
     scn = load_scenario(BASELINE)
     assert scn.party_names() == ["russia", "us"]
     assert scn.calendar.deadline == dt.date(2009, 12, 5)
-    assert scn.parties["russia"].tactic.beta == 0.3
+    assert scn.parties["russia"].tactic.beta == pytest.approx(0.325)  # median of its range
+    assert scn.inputs["parties.russia.tactic.beta"].as_yaml() == {"uniform": [0.2, 0.45]}
     assert scn.issues["warheads"].min == 1500 and scn.issues["warheads"].max == 1800
 
 
@@ -66,7 +67,9 @@ def test_extends_chain_of_three_child_wins(tmp_path):
 
 
 def test_errors_point_into_the_file_that_holds_the_key(tmp_path):
-    parent_text = BASELINE.read_text().replace("      beta: 0.5", "      beta: -1")
+    parent_text = BASELINE.read_text().replace(
+        "      beta: {uniform: [0.3, 0.8]}", "      beta: -1"
+    )
     write(tmp_path / "parent.yaml", parent_text)
     child_text = "extends: parent.yaml\nname: child\ntrust: 7\n"
     child = write(tmp_path / "child.yaml", child_text)
