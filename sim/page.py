@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 
 from sim import store
 from sim.assets import PLOTLY_JS, plotly_src
+from sim.labels import wrap
 
 FONT = "system-ui, -apple-system, 'Segoe UI', sans-serif"
 CONFIG = {"responsive": True, "displaylogo": False, "modeBarButtonsToRemove": ["lasso2d"]}
@@ -105,7 +106,16 @@ def fit(fig: go.Figure, height: int | None = None) -> go.Figure:
     if height is not None:
         fig.update_layout(height=height)
     fig.update_annotations(font_size=13)
+    wrap_long_labels(fig)
     return fig
+
+
+def wrap_long_labels(fig: go.Figure, width: int = 42) -> None:
+    """Break long axis titles into lines, so they stay inside a phone-wide figure."""
+    for axis in [*fig.select_xaxes(), *fig.select_yaxes()]:
+        text = axis.title.text
+        if text and len(text) > width and "<br>" not in text:
+            axis.title.text = wrap(text, width)
 
 
 def _legend_rows(fig: go.Figure) -> int:

@@ -140,10 +140,10 @@ def story_section(out: Path, scenario: Scenario) -> Section | None:
     story = story_of(out, scenario, sample_lane(runs))
     return Section(
         f"One replication told as a story (lane {story.lane}, one of {len(lanes)} traced)",
-        CAPTION + " Other lanes differ: the figures above give the spread; "
-        f"negsim story {out} --lane K tells any other.",
+        CAPTION + " Other lanes differ: the figures above give the spread. "
+        f"negsim story {out} --lane {story.lane} tells this one week by week, --lane K any other.",
         [story_figure(story)],
-        note=" ".join([*story.sentences, event_key(story)]),
+        note=" ".join([*story.sentences[:2], event_key(story)]),
     )
 
 
@@ -155,7 +155,7 @@ def write_story_report(path: Path, story: Story) -> Path:
     return write_page(
         path,
         f"negsim story: {scn.name}, lane {story.lane}",
-        story.sentences[:3],
+        story.sentences[:2],
         "Why this lane ended as it did, week by week.",
         meta,
         Table(["", "what happened"], rows),
