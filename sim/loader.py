@@ -6,7 +6,7 @@ import copy
 import math
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Any, TypeVar, get_args, get_origin
 
 import numpy as np
 import yaml
@@ -18,6 +18,7 @@ from sim.scenario import PathError, Scenario, did_you_mean
 MAX_FILE_BYTES = 2_000_000
 MAX_VALUES = 100_000  # keys and items once aliases are expanded: stops "billion laughs" files
 Location = tuple[str, int | None]  # (file, line)
+M = TypeVar("M", bound=BaseModel)
 Override = str | tuple[str, str]  # "key.path=value", or (how the user wrote it, "key.path=value")
 PLAIN_YAML = {  # PyYAML's parser words -> what the user should look at
     "expected <block end>, but found": "indentation does not line up with the lines above",
@@ -74,6 +75,17 @@ def build(data: dict, lines: dict, set_paths: dict, source: str) -> Scenario:
             _validate(with_values(data, ends), lines, set_paths, source, note)
     centred = with_values(data, {k: d.centre() for k, d in inputs.items()})
     return _validate(centred, lines, set_paths, source).with_inputs(inputs)
+
+
+def load_model(path: str | Path, model: type[M]) -> tuple[M, dict]:
+    """Read a YAML file other than a scenario (targets, observations) into `model`, with the
+    same one-line errors; return it with the line of every key, for later checks to cite."""
+    path = Path(path)
+    data, lines = _read_yaml(path)
+    try:
+        return model.model_validate(data), lines
+    except ValidationError as err:
+        raise ScenarioError(_explain(err, lines, {}, str(path), model)) from None
 
 
 def document(scenario: Scenario) -> dict:
@@ -324,7 +336,9 @@ def _merge(base: Any, over: Any) -> Any:
     return over
 
 
-def _explain(err: ValidationError, lines: dict, set_paths: dict, file: str) -> str:
+def _explain(
+    err: ValidationError, lines: dict, set_paths: dict, file: str, root: type = Scenario
+) -> str:
     """Turn the first pydantic error into 'file:line: key.path: message'.
 
     An unknown key goes first: a misspelt key also makes the real one 'missing'.
@@ -336,7 +350,7 @@ def _explain(err: ValidationError, lines: dict, set_paths: dict, file: str) -> s
     if isinstance(cause, PathError):
         loc, msg = (*loc, *cause.path), str(cause)
     else:
-        msg = _message(first, loc)
+        msg = _message(first, loc, root)
     for key, shown in set_paths.items():
         if tuple(map(str, loc[: len(key)])) == key:
             return f"{shown}: {_dotted(loc)}: {msg}"
@@ -344,11 +358,11 @@ def _explain(err: ValidationError, lines: dict, set_paths: dict, file: str) -> s
     return f"{where}: {_dotted(loc)}: {msg}" if loc else f"{where}: {msg}"
 
 
-def _message(error: dict, loc: tuple) -> str:
+def _message(error: dict, loc: tuple, root: type = Scenario) -> str:
     """The pydantic message, shortened, with the offending value where it is small."""
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "unknown key" + did_you_mean(str(loc[-1]), _fields_at(loc[:-1]))
+        return "unknown key" + did_you_mean(str(loc[-1]), _fields_at(loc[:-1], root))
     if kind == "missing":
         return "required key is missing"
     text = error["msg"]
@@ -372,9 +386,9 @@ def _locate(loc: tuple, lines: dict, file: str) -> str:
     return file
 
 
-def _fields_at(loc: tuple) -> list[str]:
+def _fields_at(loc: tuple, root: type = Scenario) -> list[str]:
     """Names of the fields allowed at a location, for 'did you mean'."""
-    model: Any = Scenario
+    model: Any = root
     for part in loc:
         if isinstance(model, type) and issubclass(model, BaseModel):
             field = model.model_fields.get(str(part))

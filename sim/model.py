@@ -34,8 +34,16 @@ class NegotiationModel(mesa.Model):
     """
 
     def __init__(
-        self, scenario: Scenario, lanes: int, seed: int, trace: int = 0, first_lane: int = 0
+        self,
+        scenario: Scenario,
+        lanes: int,
+        seed: int,
+        trace: int = 0,
+        first_lane: int = 0,
+        inputs: dict[str, np.ndarray] | None = None,
     ) -> None:
+        """`inputs` gives each uncertain input's value per lane instead of drawing it (ABC-SMC
+        proposes them); the other draws stay keyed by (seed, purpose, lane, week)."""
         super().__init__(rng=seed)
         self.scenario = scenario
         self.lanes = lanes
@@ -63,17 +71,20 @@ class NegotiationModel(mesa.Model):
         self.party = {p.key: p for p in self.order}
         first, second = self.order
         first.opponent, second.opponent = second, first
-        self.drawn = self._draw_inputs()
+        self.drawn = self._draw_inputs(inputs or {})
         self._update_mandates(np.arange(lanes))
         self.week = 0
         self._init_outcomes(trace)
 
-    def _draw_inputs(self) -> dict[str, np.ndarray]:
-        """Draw every uncertain input once per lane (common random numbers) and set it."""
+    def _draw_inputs(self, given: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Draw every uncertain input once per lane (common random numbers), unless `given`
+        holds its values, and set it."""
         drawn = {}
         names = [t.name for t in self.triggers]
         for path, dist in self.scenario.inputs.items():
-            values = dist.quantile(uniform(self.seed, f"input:{path}", self.lane_ids))
+            values = given.get(path)
+            if values is None:
+                values = dist.quantile(uniform(self.seed, f"input:{path}", self.lane_ids))
             parts = path.split(".")
             if parts[0] == "events":
                 e = names.index(parts[1])

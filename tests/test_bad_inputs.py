@@ -428,7 +428,7 @@ CASES = [
     ),
     Bad(
         "resume with a scenario too",
-        "--resume DIR takes no scenario and no options but --workers and --png",
+        "--resume DIR takes no scenario and no options but --workers, --png and --given",
         args=["run", "{f}", "--resume", "{d}"],
         files={"s.yaml": BASE},
     ),
