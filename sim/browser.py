@@ -33,11 +33,15 @@ RENDERED = """() => {
   return divs.length > 0 && divs.every(g => g._fullLayout && g.calcdata && !g._transitioning);
 }"""
 
-# Per figure: its title; per trace the points given, those plotly could place (finite points,
+# Per figure: the title of its section (and its own, in small multiples), its annotations and
+# tick labels; per trace the points given, those plotly could place (finite points,
 # non-empty histogram bins, finite heatmap cells, a box's points), a histogram's total count and the trace's
-# colour; the x of vertical lines; then the marks drawn into the SVG.
+# colour; the x of vertical lines and the number of rectangles; then the marks drawn into the SVG.
 FIGURE_STATS = """() => [...document.querySelectorAll('.plotly-graph-div')].map(g => ({
-  title: (g._fullLayout.title && g._fullLayout.title.text) || '',
+  title: ((g.closest('figure') || g).querySelector('h3') || {}).textContent || '',
+  subtitle: ((g.closest('.multiples > div') || g).querySelector('h4') || {}).textContent || '',
+  annotations: (g._fullLayout.annotations || []).map(a => a.text || ''),
+  ticks: [...g.querySelectorAll('.ytick text, .xtick text')].map(t => t.textContent),
   traces: g._fullData.filter(t => t.visible === true).map(t => {
     const cd = g.calcdata[t.index] || [];
     const isHistogram = t.type === 'histogram';
@@ -56,6 +60,7 @@ FIGURE_STATS = """() => [...document.querySelectorAll('.plotly-graph-div')].map(
   }),
   vlines: g._fullLayout.shapes.filter(s => s.type === 'line' && s.x0 === s.x1)
     .map(s => String(s.x0).slice(0, 10)),
+  rects: g._fullLayout.shapes.filter(s => s.type === 'rect').length,
   lines: [...g.querySelectorAll('.scatterlayer path.js-line')].filter(
     p => (p.getAttribute('d') || '').length > 2).length,
   markers: g.querySelectorAll('.scatterlayer path.point').length,
@@ -63,6 +68,32 @@ FIGURE_STATS = """() => [...document.querySelectorAll('.plotly-graph-div')].map(
   boxes: g.querySelectorAll('.boxlayer path.box, .violinlayer path.violin').length,
   heatmaps: g.querySelectorAll('.heatmaplayer image, .contourlayer path').length,
 }))"""
+
+
+# How the page fits the window: horizontal overflow in px, visible text set below 11 px, and
+# figure text cut off at the edge of its figure.
+LAYOUT = """() => {
+  const small = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || style.display === 'none' || style.opacity === '0') continue;
+    const size = parseFloat(style.fontSize);
+    if (size < 11) small.push(`${el.tagName} ${size}px: ${el.textContent.trim().slice(0, 40)}`);
+  }
+  const clipped = [];
+  for (const g of document.querySelectorAll('.plotly-graph-div')) {
+    const box = g.getBoundingClientRect();
+    for (const t of g.querySelectorAll('.main-svg text')) {
+      const r = t.getBoundingClientRect();
+      if (!t.textContent.trim() || !r.width) continue;
+      if (r.left < box.left - 1 || r.right > box.right + 1)
+        clipped.push(t.textContent.trim().slice(0, 40));
+    }
+  }
+  return {overflow: document.documentElement.scrollWidth - window.innerWidth, small, clipped};
+}"""
 
 
 class BrowserUnavailable(RuntimeError):
@@ -150,6 +181,12 @@ def open_report(context: Any, path: Path, timeout_ms: int = 30_000) -> tuple[Any
 def figure_stats(page: Any) -> list[dict]:
     """For every plotly figure on the page: its traces and the marks drawn for them."""
     return page.evaluate(FIGURE_STATS)
+
+
+def layout_check(page: Any) -> dict:
+    """{'overflow': px wider than the window (0 is good), 'small': texts under 11 px,
+    'clipped': figure texts reaching past their figure's edge}."""
+    return page.evaluate(LAYOUT)
 
 
 def export_figures(report: Path, folder: Path) -> list[Path]:

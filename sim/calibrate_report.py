@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 from plotly.subplots import make_subplots
 
 from sim.calibrate import Calibration, resample, weighted_quantiles
-from sim.report import write_page
+from sim.page import rows_table, sections_of, write_page
 from sim.streams import uniform
 from sim.targets import Fact, is_week_column
 
@@ -46,13 +46,15 @@ def write_calibration_report(calibration: Calibration, manifest: dict) -> None:
         sections.insert(1, (pairs, caption))
     scenario = calibration.scenario
     meta = {"seed": calibration.seed, "run": manifest.get("started", "")}
+    rows = headline(manifest, prior, posterior, paths)
     write_page(
         folder / "calibrate.html",
         f"negsim calibration: {scenario.name}",
+        [f"{label[:1].upper()}{label[1:]}: {text}." for label, text in rows[:3]],
         scenario.description,
         meta,
-        headline(manifest, prior, posterior, paths),
-        sections,
+        rows_table(rows),
+        sections_of(sections),
         (folder / "targets.yaml").read_text(encoding="utf-8"),
         appendix_title="The targets (targets.yaml)",
     )

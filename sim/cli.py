@@ -12,14 +12,46 @@ from typing import Annotated
 import typer
 
 app = typer.Typer(
-    add_completion=False,
     no_args_is_help=True,
     help="Simulate the 2009 US-Russia talks to replace START I, scenario by scenario.",
 )
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"negsim {version('negsim')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Simulate the 2009 US-Russia talks to replace START I, scenario by scenario."""
+
+
 SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a scenario value: dotted.path=value (repeatable)."),
+]
+PngOption = Annotated[
+    bool, typer.Option("--png", help="Also save each figure as a PNG (needs Chromium).")
+]
+CsvOption = Annotated[
+    bool, typer.Option("--csv", help="Also write every table as CSV beside its Parquet file.")
+]
+SelfContainedOption = Annotated[
+    bool,
+    typer.Option(
+        "--self-contained", help="Put plotly.js inside each HTML page: one file that travels."
+    ),
 ]
 
 
@@ -52,9 +84,9 @@ def run(
     ] = None,
     trace: Annotated[int, typer.Option(help="Keep week-by-week offers of this many lanes.")] = 0,
     workers: Annotated[int, typer.Option(help="Local worker processes (default: all cores).")] = 0,
-    png: Annotated[
-        bool, typer.Option("--png", help="Also save each figure as a PNG (needs Chromium).")
-    ] = False,
+    png: PngOption = False,
+    csv: CsvOption = False,
+    self_contained: SelfContainedOption = False,
     chunk: Annotated[
         int | None,
         typer.Option(
@@ -76,8 +108,7 @@ def run(
         if any(g is not None for g in options):
             fail("--resume DIR takes no scenario and no options but --workers, --png and --given")
         _run(None, resume, 0, workers or os.cpu_count() or 1, given=given)
-        if png:
-            export_png(resume)
+        take_away(resume, "report.html", png=png, csv=csv, self_contained=self_contained)
         return
     if scenario is None:
         fail("give a scenario file, or --resume DIR")
@@ -95,20 +126,48 @@ def run(
     if given is not None:
         read_facts(given, scn)  # a bad observation file stops here, before anything is written
     _run(scn, folder, trace, workers or os.cpu_count() or 1, chunk, given)
+    take_away(folder, "report.html", png=png, csv=csv, self_contained=self_contained)
+    typer.echo(next_steps(scenario, folder))
+
+
+def take_away(folder: Path, page: str, *, png: bool, csv: bool, self_contained: bool) -> None:
+    """The optional extras of a finished command: PNG figures, CSV tables, one-file pages."""
     if png:
-        export_png(folder)
+        export_png(folder, page)
+    if csv:
+        from sim.export import write_csv
+
+        typer.echo(f"csv: {len(write_csv(folder))} CSV files beside the Parquet files")
+    if self_contained:
+        from sim.assets import self_contain
+
+        pages = self_contain(folder)
+        typer.echo(f"self-contained: plotly.js inlined into {len(pages)} page(s)")
 
 
-def export_png(folder: Path) -> None:
-    """Screenshot each figure of folder/report.html into folder/figures; say why when we can't."""
+def export_png(folder: Path, page: str = "report.html") -> None:
+    """Screenshot each figure of folder/PAGE into folder/figures; say why when we can't."""
     from sim.browser import BrowserUnavailable, export_figures
 
     try:
-        files = export_figures(folder / "report.html", folder / "figures")
+        files = export_figures(folder / page, folder / "figures")
     except BrowserUnavailable as err:
-        typer.echo(f"--png skipped: {err}; report.html is complete without it", err=True)
+        typer.echo(f"--png skipped: {err}; {page} is complete without it", err=True)
         return
     typer.echo(f"figures: {len(files)} PNG files in {folder / 'figures'}")
+
+
+def next_steps(scenario: Path, folder: Path) -> str:
+    """The commands worth typing after a run."""
+    variant = scenario.parent / "no_linkage.yaml"
+    other = variant if variant.is_file() and variant != scenario else Path("OTHER.yaml")
+    return (
+        "next:\n"
+        f"  open {folder / 'report.html'}\n"
+        f"  negsim compare {scenario} {other}\n"
+        f"  negsim sweep {scenario} --param parties.us.tactic.beta=0.2:2.0:10\n"
+        f"  negsim show {folder}"
+    )
 
 
 def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None, given=None) -> None:
@@ -226,13 +285,15 @@ def print_headline(console, scn, summary: dict, folder: Path) -> None:
     from rich.table import Table
 
     from sim.report import headline_rows
+    from sim.summary_text import run_sentences
 
     table = Table(title=f"{scn.name}: {scn.replications:,} replications, seed {scn.seed}")
-    table.add_column("measure")
+    table.add_column("measure", no_wrap=True)
     table.add_column("value (95% interval)")
     for label, text in headline_rows(summary, scn):
         table.add_row(label, text)
     console.print(table)
+    console.print(" ".join(run_sentences(summary, scn)), highlight=False)
     console.print(f"results: {folder}  report: {folder / 'report.html'}")
 
 
@@ -311,6 +372,9 @@ def sweep(
     ] = None,
     workers: WorkersOption = 0,
     scheduler: SchedulerOption = None,
+    png: PngOption = False,
+    csv: CsvOption = False,
+    self_contained: SelfContainedOption = False,
 ) -> None:
     """Sweep parameters of a scenario over a design; write sweep.parquet and sweep.html."""
     from functools import partial
@@ -335,12 +399,36 @@ def sweep(
                 overrides.append(f"seed={seed if seed is not None else spec.seed}")
             scn = load(spec.scenario, overrides)
             params = spec.params + [parse_param(p) for p in param or []]
-            folder = out or Path("results") / f"sweep-{scn.name}-{datetime.now():%Y%m%d-%H%M%S}"
             design = {"method": method or spec.method, "samples": samples or spec.samples}
-            start = partial(start_sweep, scn, params, folder, **design, command=sys.argv)
+            folder = out or Path("results") / sweep_folder_name(scn.name, design["method"], params)
+            start = partial(
+                start_sweep,
+                scn,
+                params,
+                folder,
+                **design,
+                command=sys.argv,
+                description=spec.description,
+            )
         _sweep(folder, workers or os.cpu_count() or 1, scheduler, start)
     except (DesignError, ScenarioError, StoreError, ExecutorError, SweepError) as err:
         fail(str(err))
+    from rich.console import Console
+
+    from sim.sweep_report import terminal_summary
+
+    table, sentences = terminal_summary(folder)
+    console = Console()
+    console.print(table)
+    console.print(" ".join(sentences), highlight=False)
+    take_away(folder, "sweep.html", png=png, csv=csv, self_contained=self_contained)
+
+
+def sweep_folder_name(scenario: str, method: str, params: list) -> str:
+    """'sweep-baseline-grid-beta-reservation-TIME': the folder says the design."""
+    tails = [p.path.split(".")[-1] for p in params]
+    what = "-".join(tails) if len(tails) <= 3 else f"{len(tails)}params"
+    return f"sweep-{scenario}-{method}-{what}-{datetime.now():%Y%m%d-%H%M%S}"
 
 
 def _sweep(folder: Path, workers: int, scheduler: str | None, start=None) -> None:
@@ -443,6 +531,9 @@ def compare(
         Path | None, typer.Option(help="Comparison folder (default: results/compare-TIME).")
     ] = None,
     workers: WorkersOption = 0,
+    png: PngOption = False,
+    csv: CsvOption = False,
+    self_contained: SelfContainedOption = False,
 ) -> None:
     """Compare scenarios run with the same seed; write comparison.html and print differences."""
     from rich.console import Console
@@ -452,6 +543,7 @@ def compare(
     from sim.compare_report import write_comparison_report
     from sim.loader import ScenarioError
     from sim.store import StoreError
+    from sim.summary_text import compare_sentences
 
     overrides = list(set_ or [])
     overrides += [f"replications={reps}"] if reps is not None else []
@@ -480,7 +572,10 @@ def compare(
     write_table(folder, figures)
     write_comparison_report(folder, entries, figures)
     console.print(terminal_table(figures, entries))
+    names, scenarios = [e.name for e in entries], [e.scenario for e in entries]
+    console.print(" ".join(compare_sentences(figures, names, scenarios)), highlight=False)
     console.print(f"results: {folder}  report: {folder / 'comparison.html'}")
+    take_away(folder, "comparison.html", png=png, csv=csv, self_contained=self_contained)
 
 
 @app.command()

@@ -15,6 +15,7 @@ import pandas as pd
 import yaml
 
 from sim import store
+from sim.assets import ensure_plotly
 from sim.calendar import Clock
 from sim.loader import ScenarioError, build, load_scenario
 from sim.outcomes import Z95, mean_interval, wilson
@@ -95,6 +96,7 @@ def gather(
     lead = folders[inputs[0]].scenario if inputs[0] in folders else scenarios[inputs[0]]
     common = [f"seed={lead.seed}", f"replications={lead.replications}", *overrides]
     store.prepare_folder(out)
+    ensure_plotly(out)  # one copy for the comparison and every run's report under it
     entries: list[Entry] = []
     names: set[str] = set()
     for path in inputs:

@@ -1,14 +1,17 @@
-"""comparison.html: agreement over time overlaid, agreed values side by side, utilities, ratification."""
+"""comparison.html: summary, the headline table (one column per scenario), then the figures."""
 
 from __future__ import annotations
 
+import html
+import os
 from pathlib import Path
 
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from sim.compare import Entry, Headline, format_diff, format_value
-from sim.report import write_page
+from sim.compare import GIVEN_SIGNED, Entry, Headline, format_diff, format_value
+from sim.labels import issue_name, long_date, wrap
+from sim.page import Section, Table, write_page
+from sim.summary_text import compare_sentences
 
 SCENARIO_COLOURS = [
     "#222222",
@@ -26,6 +29,57 @@ def scenario_colour(position: int) -> str:
     return SCENARIO_COLOURS[position % len(SCENARIO_COLOURS)]
 
 
+def measure_label(measure: str, entries: list[Entry]) -> str:
+    """Reader's name of a comparison measure (the key comparison.json keeps)."""
+    scn = entries[0].scenario
+    if measure == "P(agreement before deadline)":
+        return f"Treaty signed before START I expires ({long_date(scn.calendar.deadline)})"
+    if measure == "P(agreement by horizon)":
+        return f"Treaty signed by {long_date(scn.calendar.horizon)}"
+    if measure == "P(treaty ratified by both)":
+        return "Treaty ratified by both"
+    if measure.startswith("P(ratified by ") and measure.endswith(GIVEN_SIGNED + ")"):
+        party = measure.removeprefix("P(ratified by ").removesuffix(GIVEN_SIGNED + ")")
+        body = next(
+            (
+                p.ratifier.name
+                for e in entries
+                for p in e.scenario.parties.values()
+                if p.name == party and p.ratifier
+            ),
+            party,
+        )
+        return f"Ratified by the {body}, once signed"
+    if measure.startswith("mean utility to "):
+        return f"Mean utility to {measure.removeprefix('mean utility to ')} (1 = its ideal)"
+    if measure.startswith("mean agreed "):
+        issue = measure.removeprefix("mean agreed ")
+        unit = next(
+            (e.scenario.issues[issue].unit for e in entries if issue in e.scenario.issues), ""
+        )
+        return f"Mean agreed: {issue_name(scn, issue).lower()} ({unit})"
+    return measure
+
+
+def report_link(out: Path, entry: Entry) -> str:
+    """Relative address of a compared run's own report, from the comparison folder."""
+    return Path(os.path.relpath(entry.folder / "report.html", out)).as_posix()
+
+
+def headline_table(out: Path, figures: list[Headline], entries: list[Entry]) -> Table:
+    """One row per measure, one column per scenario; the difference to the first below."""
+    cells: dict[str, dict[str, str]] = {}
+    for f in figures:
+        text = format_value(f) + (f"\n{format_diff(f)} vs {entries[0].name}" if f.diff else "")
+        cells.setdefault(f.measure, {})[f.scenario] = text
+    rows = [
+        [measure_label(m, entries), *(row.get(e.name, "-") for e in entries)]
+        for m, row in cells.items()
+    ]
+    rows.append(["Own report", *(f"[report.html]({report_link(out, e)})" for e in entries)])
+    return Table(["measure", *(e.name for e in entries)], rows)
+
+
 def agreement_overlay(entries: list[Entry]) -> go.Figure:
     """Cumulative probability of a signed treaty by date, one line per scenario."""
     fig = go.Figure()
@@ -36,7 +90,9 @@ def agreement_overlay(entries: list[Entry]) -> go.Figure:
                 y=entry.timeline["p_agreed"],
                 mode="lines",
                 name=entry.name,
-                line={"color": scenario_colour(k), "shape": "hv"},
+                line={"color": scenario_colour(k), "shape": "hv", "dash": _dash(k)},
+                hovertemplate=f"{entry.name}: %{{y:.1%}} signed by %{{x|%d %b %Y}}"
+                "<extra>p_agreed</extra>",
             )
         )
     deadline = entries[0].scenario.calendar.deadline
@@ -46,17 +102,27 @@ def agreement_overlay(entries: list[Entry]) -> go.Figure:
         xaxis_title="date",
         yaxis_title="share of replications",
         yaxis_range=[0, 1.02],
+        yaxis_tickformat=".0%",
+        height=420,
     )
     return fig
 
 
-def agreed_values_side_by_side(entries: list[Entry], sample: int = 3000) -> go.Figure:
-    """Distribution of agreed values per issue, scenarios side by side (box plots)."""
+def _dash(position: int) -> str:
+    """Line styles that keep overlapping curves apart."""
+    return ("solid", "dash", "dot", "dashdot")[position % 4]
+
+
+def agreed_value_boxes(
+    entries: list[Entry], sample: int = 3000
+) -> tuple[list[go.Figure], list[str]]:
+    """Agreed values per issue, scenarios side by side: one small box plot per issue."""
     issues = {}
     for entry in entries:
         issues |= dict(entry.scenario.issues)
-    fig = make_subplots(rows=1, cols=len(issues), subplot_titles=list(issues))
-    for col, (name, spec) in enumerate(issues.items(), start=1):
+    figures, titles = [], []
+    for name, spec in issues.items():
+        fig = go.Figure()
         for k, entry in enumerate(entries):
             column = f"package_{name}"
             if column not in entry.runs:
@@ -69,24 +135,17 @@ def agreed_values_side_by_side(entries: list[Entry], sample: int = 3000) -> go.F
                 go.Box(
                     y=values,
                     name=entry.name,
-                    legendgroup=entry.name,
-                    showlegend=col == 1,
                     marker_color=scenario_colour(k),
                     boxpoints=False,
-                ),
-                row=1,
-                col=col,
+                    hovertemplate=f"{entry.name}: %{{y:,.4~g}} {spec.unit}<extra>{column}</extra>",
+                )
             )
         pad = 0.02 * (spec.max - spec.min)
-        fig.update_yaxes(
-            range=[spec.min - pad, spec.max + pad], title_text=spec.unit, row=1, col=col
-        )
-        fig.update_xaxes(showticklabels=False, row=1, col=col)
-    fig.update_layout(
-        title="Agreed value per issue over replications that signed (box: middle half; whiskers: spread)",
-        height=440,
-    )
-    return fig
+        fig.update_yaxes(range=[spec.min - pad, spec.max + pad], title_text=wrap(spec.unit, 28))
+        fig.update_layout(title=issue_name(entries[0].scenario, name), height=300, showlegend=False)
+        figures.append(fig)
+        titles.append(issue_name(entries[0].scenario, name))
+    return figures, titles
 
 
 def bars(
@@ -99,8 +158,9 @@ def bars(
         shown = [m for m in measures if m in rows]
         fig.add_trace(
             go.Bar(
-                x=shown,
+                x=[wrap(measure_label(m, entries), 22) for m in shown],
                 y=[rows[m].estimate for m in shown],
+                customdata=[[rows[m].low, rows[m].high, m] for m in shown],
                 name=entry.name,
                 marker_color=scenario_colour(k),
                 error_y={
@@ -109,46 +169,55 @@ def bars(
                     "array": [rows[m].high - rows[m].estimate for m in shown],
                     "arrayminus": [rows[m].estimate - rows[m].low for m in shown],
                 },
+                hovertemplate=f"{entry.name}: %{{y:.3f}} (%{{customdata[0]:.3f}} to "
+                "%{customdata[1]:.3f})<extra>%{customdata[2]}</extra>",
             )
         )
-    fig.update_layout(title=title, barmode="group", yaxis_range=[0, 1.05])
+    fig.update_layout(title=title, barmode="group", height=400)
+    if all(f.share for f in figures if f.measure in measures):
+        fig.update_layout(yaxis_range=[0, 1.05], yaxis_tickformat=".0%")
     return fig
 
 
+def scenario_list(out: Path, entries: list[Entry]) -> str:
+    """Each compared scenario: its name, its own report, what it asks."""
+    items = "".join(
+        f'<li><b>{html.escape(e.name)}</b> (<a href="{html.escape(report_link(out, e))}">'
+        f"its report</a>): {html.escape(e.scenario.description.strip())}</li>"
+        for e in entries
+    )
+    return f"<h2>Scenarios compared</h2><ul>{items}</ul>"
+
+
 def write_comparison_report(out: Path, entries: list[Entry], figures: list[Headline]) -> Path:
-    """comparison.html with the headline table (difference to the first scenario) and figures."""
+    """comparison.html: summary, the headline table first, the figures, links to each run."""
     first = entries[0].name
-    headline = [
-        (
-            f"{f.measure}: {f.scenario}",
-            format_value(f) + (f"; vs {first}: {format_diff(f)}" if f.diff else ""),
-        )
-        for f in figures
-    ]
     measures = list(dict.fromkeys(f.measure for f in figures))
     utilities = [m for m in measures if m.startswith("mean utility")]
     ratification = [m for m in measures if m.startswith("P(ratified") or m.startswith("P(treaty")]
+    boxes, titles = agreed_value_boxes(entries)
     sections = [
-        (
-            agreement_overlay(entries),
+        Section(
+            "Probability that a treaty has been signed, by date",
             "Lines apart at the dashed deadline: the scenarios differ in the chance of a treaty in time.",
+            [agreement_overlay(entries)],
         ),
-        (
-            agreed_values_side_by_side(entries),
-            "Where signed treaties land on each issue; shifted boxes mean a different deal, not only a different chance of one.",
+        Section(
+            "Agreed value per issue over replications that signed",
+            "Box: the middle half of signed treaties; whiskers: their spread. Shifted boxes mean "
+            "a different deal, not only a different chance of one.",
+            boxes,
+            subtitles=titles,
         ),
-        (
-            bars(
-                figures,
-                utilities,
-                entries,
-                "Mean utility of a signed treaty to each party (bars: 95% intervals)",
-            ),
+        Section(
+            "Mean utility of a signed treaty to each party (bars: 95% intervals)",
             "A party gains from a scenario when its bar rises beyond the other's interval.",
+            [bars(figures, utilities, entries, "Mean utility of a signed treaty")],
         ),
-        (
-            bars(figures, ratification, entries, "Ratification (bars: 95% intervals)"),
+        Section(
+            "Ratification (bars: 95% intervals)",
             "First group: the chance a treaty enters into force; the others: ratification once signed.",
+            [bars(figures, ratification, entries, "Ratification")],
         ),
     ]
     meta = {
@@ -160,10 +229,13 @@ def write_comparison_report(out: Path, entries: list[Entry], figures: list[Headl
     return write_page(
         out / "comparison.html",
         "negsim comparison: " + " vs ".join(e.name for e in entries),
-        f"Differences are to {first}, with 95% intervals (Newcombe for shares, Welch for means).",
+        compare_sentences(figures, [e.name for e in entries], [e.scenario for e in entries]),
+        f"Differences are to {first}, with 95% intervals (paired Newcombe for shares when the "
+        "seeds match, Welch for means), in percentage points for shares.",
         meta,
-        headline,
+        headline_table(out, figures, entries),
         sections,
         folders,
         appendix_title="Results folders compared",
+        extra_html=scenario_list(out, entries),
     )

@@ -167,6 +167,19 @@ def sobol_indices(params: list[Param], outputs: np.ndarray, seed: int) -> dict[s
     return {key: np.asarray(result[key]) for key in ("S1", "S1_conf", "ST", "ST_conf")}
 
 
+def unreliable(row: Any) -> list[str]:
+    """Why a parameter's Sobol indices (a row with S1, ST and their `_conf`) cannot be trusted
+    at this sample size; [] if they can."""
+    why = []
+    if row["ST"] - row["ST_conf"] <= 0:
+        why.append("total index's interval reaches zero")
+    if row["ST"] > 1:
+        why.append("total index above 1")
+    if row["S1"] > row["ST"]:
+        why.append("first order above total")
+    return why
+
+
 SWEEP_KEYS = {"description", "scenario", "method", "samples", "replications", "seed", "params"}
 
 
@@ -180,6 +193,7 @@ class SweepFile:
     samples: int = 64
     replications: int | None = None
     seed: int | None = None
+    description: str = ""
 
 
 def _spec_text(value: Any) -> str:
@@ -209,5 +223,6 @@ def load_sweep_file(path: Path) -> SweepFile:
     if not isinstance(data["params"], dict) or not data["params"]:
         raise DesignError(f"{path}: params: give a mapping of PATH: SPEC")
     params = [parse_param(f"{k}={_spec_text(v)}") for k, v in data["params"].items()]
-    fields = {k: data[k] for k in ("method", "samples", "replications", "seed") if k in data}
+    keys = ("method", "samples", "replications", "seed", "description")
+    fields = {k: data[k] for k in keys if k in data}
     return SweepFile(path.parent / data["scenario"], params, **fields)

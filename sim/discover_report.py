@@ -7,7 +7,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from sim.discover import Discovery
-from sim.report import write_page
+from sim.page import rows_table, sections_of, write_page
 
 CHOSEN = "#c0392b"
 
@@ -156,15 +156,22 @@ def write_discover_report(out: Path, found: Discovery, source: Path) -> Path:
         "outcome": cases.outcome.key,
         "seed": cases.scenario.seed,
     }
+    box = found.box
+    said = [
+        f"'{cases.outcome.label}' holds in {cases.y.mean():.0%} of the lanes.",
+        f"It holds in {box.density:.0%} of the lanes where {found.rule}, which cover "
+        f"{box.coverage:.0%} of those where it holds.",
+    ]
     return write_page(
         out / "discover.html",
         f"negsim discover: {cases.scenario.name}",
+        said,
         f"Under which conditions does '{cases.outcome.label}' hold? The conditions are what each "
         "lane was dealt: its uncertain inputs, sweep parameters, and the week each event would "
         f"fire if the talks were still open. It holds in {cases.y.mean():.1%} of the lanes.",
         meta,
-        headline(found),
-        sections,
+        rows_table(headline(found)),
+        sections_of(sections),
         found.tree_text,
         appendix_title="The CART tree as text",
     )

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from sim.calendar import Clock
 from sim.explain import PRIMARY, effect_text, value_pair
-from sim.report import write_page
+from sim.page import rows_table, sections_of, write_page
 from sim.run import resolved_yaml
 from sim.scenario import Scenario
 
@@ -75,15 +75,21 @@ def write_explain_report(out: Path, scenario: Scenario, table: pd.DataFrame) -> 
         sections.append((tornado(rows), caption))
     meta = {"seed": scenario.seed, "replications per run": f"{scenario.replications:,}"}
     label = primary["measure_label"].iloc[0] if len(primary) else PRIMARY
+    said = [
+        f"{'Most decisive' if k == 0 else 'Next'} for {label}: {r['label']} "
+        f"({r['low']} against {r['high']}), {effect_text(r)}."
+        for k, (_, r) in enumerate(primary.head(2).iterrows())
+    ]
     return write_page(
         out / "explain.html",
         f"negsim explain: {scenario.name}",
+        said,
         f"What decides the talks: every event forced on against forced off, every uncertain "
         f"input at its 10th against its 90th percentile. Ranked by the effect on {label}; "
         f"dates are on the scenario's clock ({clock.start} onward).",
         meta,
-        headline,
-        sections,
+        rows_table(headline, ("factor (low -> high)", "effect")),
+        sections_of(sections),
         resolved_yaml(scenario),
         appendix_title="What went in: the resolved scenario (YAML)",
     )

@@ -1,9 +1,143 @@
-"""Names in the scenario's own words for dotted paths and events, shared by explain, discover
-and story: 'Russia: walk-away margin', not 'parties.russia.margin'."""
+"""Names in the scenario's own words, shared by every report, explain, discover and story:
+'Russia: walk-away margin', not 'parties.russia.margin'; issues, parties, events, rounds."""
 
 from __future__ import annotations
 
+import datetime as dt
+import textwrap
+from typing import Any
+
+from pydantic import BaseModel
+
 from sim.scenario import Scenario
+
+
+def humanize(key: str) -> str:
+    """'delivery_vehicles' -> 'Delivery vehicles'."""
+    text = key.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def issue_name(scn: Scenario, issue: str) -> str:
+    """Reader's name of an issue: its key in words ('Delivery vehicles')."""
+    return humanize(issue)
+
+
+def issue_unit(scn: Scenario, issue: str) -> str:
+    """The issue's unit as the scenario states it, or '' for an unknown issue."""
+    spec = scn.issues.get(issue)
+    return spec.unit if spec else ""
+
+
+def party_name(scn: Scenario, party: str) -> str:
+    """Display name of a party ('United States'), or its key when unknown."""
+    spec = scn.parties.get(party)
+    return spec.name if spec else party
+
+
+def ratifier_name(scn: Scenario, party: str) -> str:
+    """Name of a party's ratifying body, or 'no ratification' when it has none."""
+    spec = scn.parties.get(party)
+    return spec.ratifier.name if spec and spec.ratifier else f"{party_name(scn, party)} (no vote)"
+
+
+def event_name(scn: Scenario, event: str, limit: int = 60) -> str:
+    """An event in words (event_label), cut at a clause boundary to about `limit` characters."""
+    text = event_label(scn, event) if event in scn.events else humanize(event)
+    if len(text) <= limit:
+        return text
+    for stop in ("; ", ", ", " and "):
+        cut = text.find(stop)
+        if 0 < cut <= limit:
+            return text[:cut]
+    return text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def opening_ideal(scn: Scenario, party: str, issue: str) -> float:
+    """A party's opening ideal on an issue: its actors' positions weighted by influence x salience."""
+    actors = scn.parties[party].actors.values()
+    weights = [(a.influence * a.salience.get(issue, 0.0), a.positions.get(issue)) for a in actors]
+    total = sum(w for w, pos in weights if pos is not None)
+    if total == 0:
+        return float("nan")
+    return sum(w * pos for w, pos in weights if pos is not None) / total
+
+
+def who_wants(scn: Scenario, issue: str) -> str:
+    """Which end of the scale each party wants: 'Russia 1,519; United States 1,688' (opening)."""
+    parts = [
+        f"{party_name(scn, p)} {value_text(opening_ideal(scn, p, issue))}"
+        for p in scn.party_names()
+    ]
+    return "; ".join(parts)
+
+
+def round_name(scn: Scenario, day: dt.date) -> str:
+    """The talks round or summit in the model week starting on `day`, or '' between them."""
+    for session in scn.calendar.sessions:
+        end = session.start + dt.timedelta(weeks=session.weeks)
+        if session.start - dt.timedelta(days=6) <= day < end:
+            return f"{session.name}, {session.venue}" if session.venue else session.name
+    for summit in scn.calendar.summits:
+        if abs((summit.date - day).days) < 7:
+            return summit.name
+    return ""
+
+
+def wrap(text: str, width: int = 34) -> str:
+    """Break a label into lines of about `width` characters for plotly (titles, ticks)."""
+    return "<br>".join(textwrap.wrap(text, width)) or text
+
+
+def when(day: dt.date | str) -> str:
+    """'late January 2010' for a date, the way a person says roughly when."""
+    day = dt.date.fromisoformat(day) if isinstance(day, str) else day
+    part = "early" if day.day <= 10 else "mid" if day.day <= 20 else "late"
+    return f"{part} {day:%B %Y}"
+
+
+def long_date(day: dt.date | str) -> str:
+    """'5 December 2009'."""
+    day = dt.date.fromisoformat(day) if isinstance(day, str) else day
+    return f"{day.day} {day:%B %Y}"
+
+
+def param_name(scn: Scenario, path: str) -> str:
+    """Reader's name of a dotted scenario path (an `input.` column too): path_label's words,
+    or the scenario format's description of the field when it has none."""
+    path = path.removeprefix("input.")
+    said = path_label(scn, path)
+    return (field_description(path) or path) if said == path else said
+
+
+def field_description(path: str) -> str:
+    """The scenario format's description of the field a dotted path ends on ('' if unknown)."""
+    model: Any = Scenario
+    keyed = False  # the previous field was a dict or list: this part is a key, not a field
+    description = ""
+    for part in path.removeprefix("input.").split("."):
+        if keyed or model is None:
+            keyed = False
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return ""
+        description = (field.description or "").rstrip(".")
+        keyed = getattr(field.annotation, "__origin__", None) in (dict, list)
+        model = _value_model(field.annotation)
+    return description[:1].lower() + description[1:]
+
+
+def _value_model(annotation: Any) -> Any:
+    """The pydantic model a field holds, directly or as the values of a dict or list."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in reversed(getattr(annotation, "__args__", ())):
+        found = _value_model(arg)
+        if found is not None:
+            return found
+    return None
+
 
 FIELDS = {
     "margin": "walk-away margin",

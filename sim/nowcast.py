@@ -19,8 +19,10 @@ import pyarrow.parquet as pq
 
 from sim import store
 from sim.outcomes import Timeline, summarize
-from sim.report import headline_rows, mark_calendar, write_page
+from sim.page import rows_table, sections_of, write_page
+from sim.report import headline_rows, mark_calendar
 from sim.scenario import Scenario
+from sim.summary_text import run_sentences
 from sim.targets import FactFile, all_hold
 
 GIVEN = "given.yaml"
@@ -91,20 +93,27 @@ def write_nowcast(folder: Path, scenario: Scenario, nowcast: Nowcast, given_text
         (label, f"{text}   (before: {before.get(label, '-')})")
         for label, text in headline_rows(nowcast.summary, scenario)
     ]
+    said = [
+        f"Given the observations ({nowcast.ess:,} of {len(nowcast.kept):,} lanes in effect):",
+        *run_sentences(nowcast.summary, scenario)[:3],
+    ]
     write_page(
         folder / "nowcast.html",
         f"negsim nowcast: {scenario.name}",
+        said,
         "The ensemble conditioned on what has been seen: lanes inconsistent with the "
         "observations are dropped; the figures are those of the lanes kept.",
         {"seed": scenario.seed, "replications": f"{scenario.replications:,}"},
-        rows,
-        [
-            (
-                figure,
-                "The gap between the lines is what the observations taught: where the "
-                "conditional line runs, the odds stand now.",
-            )
-        ],
+        rows_table(rows),
+        sections_of(
+            [
+                (
+                    figure,
+                    "The gap between the lines is what the observations taught: where the "
+                    "conditional line runs, the odds stand now.",
+                )
+            ]
+        ),
         given_text,
         appendix_title="The observations (given.yaml)",
     )

@@ -1,10 +1,9 @@
-"""Plotly figures and self-contained HTML reports (plotly.js written beside them, no CDN)."""
+"""Plotly figures of one run's report.html, labelled in the scenario's own words."""
 
 from __future__ import annotations
 
-import html
 import math
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -12,17 +11,31 @@ import pandas as pd
 import plotly.graph_objects as go
 import pyarrow.parquet as pq
 import yaml
-from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from sim import store
+from sim.labels import (
+    event_name,
+    issue_name,
+    issue_unit,
+    opening_ideal,
+    party_name,
+    ratifier_name,
+    round_name,
+    value_text,
+    who_wants,
+    wrap,
+)
 from sim.outcomes import nash_point, opening_frontier, walk_aways
-from sim.scenario import Scenario
+from sim.page import Section, Table, write_page
+from sim.scenario import Issue, Scenario
+from sim.summary_text import run_sentences
+from sim.uncertainty import input_section
 
 PARTY_COLOURS = {"russia": "#c0392b", "us": "#1f4e9c"}
 FALLBACK = ["#7d3c98", "#138d75"]
-PLOTLY_JS = "plotly.min.js"
-CALENDAR_KEY = "date (grey: talks rounds; dotted: summits; dashed: START I expiry)"
+CALENDAR_KEY = "date"
+CALENDAR_NOTE = " Grey: talks rounds; dotted: summits; dashed: START I expires."
 
 
 def party_colour(key: str, position: int) -> str:
@@ -92,14 +105,18 @@ def mark_calendar(fig: go.Figure, scenario: Scenario, rows: int = 1) -> None:
 
 
 def agreement_figure(weekly: pd.DataFrame, scenario: Scenario) -> go.Figure:
-    """Cumulative probability of agreement over time."""
+    """Cumulative probability of agreement over time; hover names the round of each week."""
+    rounds = [round_name(scenario, d) or "between rounds" for d in weekly["date"]]
     fig = go.Figure(
         go.Scatter(
             x=weekly["date"],
             y=weekly["p_agreed"],
+            customdata=rounds,
             mode="lines",
             name="P(agreement signed)",
             line={"color": "#222", "shape": "hv"},
+            hovertemplate="%{x|%d %b %Y} (%{customdata})<br>signed by then: %{y:.1%}"
+            "<extra>p_agreed</extra>",
         )
     )
     mark_calendar(fig, scenario)
@@ -108,30 +125,49 @@ def agreement_figure(weekly: pd.DataFrame, scenario: Scenario) -> go.Figure:
         xaxis_title=CALENDAR_KEY,
         yaxis_title="share of replications",
         yaxis_range=[0, 1.02],
+        yaxis_tickformat=".0%",
         showlegend=False,
+        height=420,
     )
     return fig
 
 
-def offers_figure(weekly: pd.DataFrame, scenario: Scenario, summary: dict) -> go.Figure:
-    """Each party's offers per issue over time: median and 10-90% band, agreed median dashed."""
-    issues = list(scenario.issues.items())
-    fig = make_subplots(
+def min_open_lanes(replications: int) -> int:
+    """Fewest replications still talking for a week's offer band to be drawn."""
+    return max(10, math.ceil(0.01 * replications))
+
+
+def issue_panels(scenario: Scenario) -> go.Figure:
+    """One panel per issue, stacked on a shared date axis, titled with its name and unit."""
+    issues = scenario.issues.items()
+    return make_subplots(
         rows=len(issues),
         cols=1,
         shared_xaxes=True,
-        vertical_spacing=0.03,
-        subplot_titles=[f"{name} ({spec.unit})" for name, spec in issues],
+        vertical_spacing=0.045,
+        subplot_titles=[wrap(f"{issue_name(scenario, n)} ({spec.unit})", 40) for n, spec in issues],
     )
+
+
+def offers_figure(weekly: pd.DataFrame, scenario: Scenario, summary: dict) -> go.Figure:
+    """Each party's offers per issue over time: median and 10-90% band while enough talks are
+    open, each party's opening ideal (triangles at the left), the median agreed value dashed."""
+    issues = list(scenario.issues.items())
+    fig = issue_panels(scenario)
+    floor = min_open_lanes(int(summary["replications"]))
     for p, party in enumerate(scenario.party_names()):
         colour = party_colour(party, p)
         label = scenario.parties[party].name
         for row, (name, spec) in enumerate(issues, start=1):
             col = f"offer_{party}_{name}"
+            lanes = weekly.get(f"{col}_lanes", pd.Series(floor, index=weekly.index))
+            thin = lanes < floor
+            band = {q: weekly[f"{col}_p{q}"].mask(thin) for q in (10, 50, 90)}
+            unit = spec.unit
             fig.add_trace(
                 go.Scatter(
                     x=weekly["date"],
-                    y=weekly[f"{col}_p90"],
+                    y=band[90],
                     mode="lines",
                     line={"width": 0},
                     showlegend=False,
@@ -144,7 +180,7 @@ def offers_figure(weekly: pd.DataFrame, scenario: Scenario, summary: dict) -> go
             fig.add_trace(
                 go.Scatter(
                     x=weekly["date"],
-                    y=weekly[f"{col}_p10"],
+                    y=band[10],
                     mode="lines",
                     line={"width": 0},
                     fill="tonexty",
@@ -152,6 +188,7 @@ def offers_figure(weekly: pd.DataFrame, scenario: Scenario, summary: dict) -> go
                     name=f"{label} 10-90%",
                     showlegend=row == 1,
                     legendgroup=party,
+                    hoverinfo="skip",
                 ),
                 row=row,
                 col=1,
@@ -159,17 +196,38 @@ def offers_figure(weekly: pd.DataFrame, scenario: Scenario, summary: dict) -> go
             fig.add_trace(
                 go.Scatter(
                     x=weekly["date"],
-                    y=weekly[f"{col}_p50"],
+                    y=band[50],
+                    customdata=np.column_stack([band[10], band[90], lanes]),
                     mode="lines",
                     line={"color": colour},
                     name=f"{label} median offer",
                     showlegend=row == 1,
                     legendgroup=party,
+                    hovertemplate=f"%{{x|%d %b %Y}}<br>{label}: %{{y:,.4~g}} {unit}"
+                    f"<br>middle 80%: %{{customdata[0]:,.4~g}} to %{{customdata[1]:,.4~g}}"
+                    f"<br>%{{customdata[2]:,}} replications still talking<extra>issues.{name}</extra>",
                 ),
                 row=row,
                 col=1,
             )
-            fig.update_yaxes(range=[spec.min, spec.max], row=row, col=1)
+            ideal = opening_ideal(scenario, party, name)
+            fig.add_trace(
+                go.Scatter(
+                    x=[weekly["date"].iloc[0]],
+                    y=[ideal],
+                    mode="markers",
+                    marker={"symbol": "triangle-right", "size": 11, "color": colour},
+                    name=f"{label} opening ideal",
+                    showlegend=row == 1,
+                    legendgroup=f"{party}-ideal",
+                    hovertemplate=f"{label}'s opening ideal: %{{y:,.4~g}} {unit}"
+                    f"<extra>parties.{party}</extra>",
+                ),
+                row=row,
+                col=1,
+            )
+            pad = 0.04 * (spec.max - spec.min)
+            fig.update_yaxes(range=[spec.min - pad, spec.max + pad], row=row, col=1)
     for row, (name, _) in enumerate(issues, start=1):
         agreed = summary["median_package"].get(name)
         if agreed is not None:
@@ -177,41 +235,56 @@ def offers_figure(weekly: pd.DataFrame, scenario: Scenario, summary: dict) -> go
     mark_calendar(fig, scenario, rows=len(issues))
     fig.update_layout(
         title="Offers per issue among talks still open (dashed grey: median agreed value)",
-        height=230 * len(issues),
+        height=200 * len(issues) + 120,
         xaxis_title=None,
     )
     fig.update_xaxes(title_text=CALENDAR_KEY, row=len(issues), col=1)
     return fig
 
 
-def agreed_values_figure(packages: pd.DataFrame, scenario: Scenario) -> go.Figure:
-    """Distribution of agreed values per issue.
-
-    Binned here, so the page holds 30 counts per issue rather than every agreed value.
-    """
-    issues = list(scenario.issues.items())
-    fig = make_subplots(
-        rows=1, cols=len(issues), subplot_titles=[n for n, _ in issues], horizontal_spacing=0.04
-    )
-    for col, (name, spec) in enumerate(issues, start=1):
+def agreed_value_figures(packages: pd.DataFrame, scenario: Scenario) -> list[go.Figure]:
+    """Distribution of agreed values, one small figure per issue (binned: 30 counts each)."""
+    figures = []
+    for name, spec in scenario.issues.items():
         counts, edges = np.histogram(packages[f"package_{name}"], 30, (spec.min, spec.max))
-        fig.add_trace(
+        fig = go.Figure(
             go.Histogram(
                 x=(edges[:-1] + edges[1:]) / 2,
                 y=counts,
                 histfunc="sum",
                 xbins={"start": spec.min, "end": spec.max, "size": (spec.max - spec.min) / 30},
                 marker_color="#555",
-                showlegend=False,
-                name=name,
-            ),
-            row=1,
-            col=col,
+                name=issue_name(scenario, name),
+                hovertemplate=f"%{{x}} {spec.unit}<br>%{{y}} agreements"
+                f"<extra>package_{name}</extra>",
+            )
         )
-        fig.update_xaxes(range=[spec.min, spec.max], title_text=spec.unit, row=1, col=col)
-    fig.update_yaxes(title_text="agreements", row=1, col=1)
-    fig.update_layout(title="Agreed value per issue, over replications that signed", height=360)
-    return fig
+        for p, party in enumerate(scenario.party_names()):
+            fig.add_vline(
+                x=opening_ideal(scenario, party, name),
+                line_dash="dot",
+                line_color=party_colour(party, p),
+            )
+        pad = 0.04 * (spec.max - spec.min)  # room for the ticks at the scale's ends
+        fig.update_xaxes(
+            range=[spec.min - pad, spec.max + pad], title_text=spec.unit, **anchor_ticks(spec)
+        )
+        fig.update_yaxes(title_text="agreements")
+        fig.update_layout(title=issue_name(scenario, name), height=260, showlegend=False)
+        if spec.anchors:  # room for the label of the scale's top end
+            fig.update_layout(margin_r=56)
+        figures.append(fig)
+    return figures
+
+
+def anchor_ticks(spec: Issue) -> dict:
+    """Tick labels in the scenario's words where it names points of the scale ('100: START I
+    regime'); plotly's own ticks otherwise."""
+    if not spec.anchors:
+        return {}
+    values = sorted(spec.anchors)
+    text = [f"{v:g}<br>{wrap(spec.anchors[v], 16)}" for v in values]
+    return {"tickvals": values, "ticktext": text, "ticklabeloverflow": "allow"}
 
 
 def opening_nash(scenario: Scenario) -> tuple[float, float] | None:
@@ -223,12 +296,19 @@ def opening_nash(scenario: Scenario) -> tuple[float, float] | None:
 
 def utility_caption(scenario: Scenario) -> str:
     """How to read the utility figure; says so when there is no Nash point to show."""
+    beyond = (
+        " The frontier is that of the opening mandates: events and the talks themselves move "
+        "mandates, so some agreements lie beyond it."
+    )
     if opening_nash(scenario) is None:
         return (
             "Points near the green frontier are efficient; no Nash star: the opening "
-            "reservations (dotted) lie beyond the frontier."
+            "reservations (dotted) lie beyond the frontier." + beyond
         )
-    return "Points near the green frontier are efficient; the star is the Nash bargaining solution."
+    return (
+        "Points near the green frontier are efficient; the star is the Nash bargaining solution."
+        + beyond
+    )
 
 
 def utility_figure(utilities: pd.DataFrame, scenario: Scenario) -> go.Figure:
@@ -238,6 +318,7 @@ def utility_figure(utilities: pd.DataFrame, scenario: Scenario) -> go.Figure:
     r1, r2 = walk_aways(scenario)
     nash = opening_nash(scenario)
     names = [scenario.parties[p].name for p in (first, second)]
+    pair = f"{names[0]} %{{x:.3f}}, {names[1]} %{{y:.3f}}"
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
@@ -246,6 +327,7 @@ def utility_figure(utilities: pd.DataFrame, scenario: Scenario) -> go.Figure:
             mode="markers",
             marker={"size": 4, "color": "#555", "opacity": 0.35},
             name="agreements",
+            hovertemplate=f"a signed treaty, worth to {pair}<extra>utility_{first}, utility_{second}</extra>",
         )
     )
     fig.add_trace(
@@ -255,6 +337,7 @@ def utility_figure(utilities: pd.DataFrame, scenario: Scenario) -> go.Figure:
             mode="lines",
             line={"color": "#117a65"},
             name="Pareto frontier (opening mandates)",
+            hovertemplate=f"efficient package: {pair}<extra></extra>",
         )
     )
     if nash is not None:
@@ -265,49 +348,63 @@ def utility_figure(utilities: pd.DataFrame, scenario: Scenario) -> go.Figure:
                 mode="markers",
                 name="Nash point",
                 marker={"symbol": "star", "size": 16, "color": "#b7950b"},
+                hovertemplate=f"Nash bargaining solution: {pair}<extra></extra>",
             )
         )
     fig.add_vline(x=r1, line_dash="dot", line_color=party_colour(first, 0))
     fig.add_hline(y=r2, line_dash="dot", line_color=party_colour(second, 1))
     fig.update_layout(
-        title="Agreements in utility space (dotted: opening reservation utilities)",
-        xaxis_title=f"utility to {names[0]} (1 = its ideal package)",
-        yaxis_title=f"utility to {names[1]} (1 = its ideal package)",
-        height=520,
+        title="Agreements in utility space (dotted: opening walk-away utilities)",
+        xaxis_title=wrap(f"utility to {names[0]} (1 = its ideal package)", 36),
+        yaxis_title=wrap(f"utility to {names[1]} (1 = its ideal package)", 36),
+        height=480,
     )
     return fig
 
 
-def events_figure(summary: dict) -> go.Figure | None:
+def events_figure(summary: dict, scenario: Scenario) -> go.Figure | None:
     """How often each event fired, and agreement before the deadline with and without it."""
     events = summary.get("events", {})
     if not events:
         return None
-    names = list(events)
+    keys = list(events)[::-1]  # first event on top
+    labels = [wrap(event_name(scenario, k, 80), 26) for k in keys]
     fig = go.Figure()
     for key, label, colour in (
+        ("p_agree_before_deadline_if_not", "signed in time if not fired", "#a9cce3"),
+        ("p_agree_before_deadline_if_fired", "signed in time if fired", "#117a65"),
         ("p_fired", "fired", "#7f8c8d"),
-        ("p_agree_before_deadline_if_fired", "P(agreement before deadline) if fired", "#117a65"),
-        ("p_agree_before_deadline_if_not", "... if not fired", "#a9cce3"),
     ):
-        est = [events[n][key]["estimate"] for n in names]
-        low = [events[n][key]["estimate"] - events[n][key]["low"] for n in names]
-        high = [events[n][key]["high"] - events[n][key]["estimate"] for n in names]
+        found = [events[n][key] for n in keys]
         fig.add_trace(
             go.Bar(
-                x=names,
-                y=est,
+                y=labels,
+                x=[f["estimate"] for f in found],
+                customdata=[
+                    [f["low"], f["high"], f"events.{n}"] for f, n in zip(found, keys, strict=True)
+                ],
+                orientation="h",
                 name=label,
                 marker_color=colour,
-                error_y={"type": "data", "symmetric": False, "array": high, "arrayminus": low},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [f["high"] - f["estimate"] for f in found],
+                    "arrayminus": [f["estimate"] - f["low"] for f in found],
+                },
+                hovertemplate=f"{label}: %{{x:.1%}} (%{{customdata[0]:.1%}} to "
+                "%{customdata[1]:.1%})<extra>%{customdata[2]}</extra>",
             )
         )
     fig.update_layout(
         title="Events: how often each fired, and what followed (bars: 95% intervals)",
         barmode="group",
-        xaxis_title="event (as named in the scenario)",
-        yaxis_title="share of replications",
-        yaxis_range=[0, 1.05],
+        xaxis_title="share of replications",
+        xaxis_range=[0, 1.05],
+        xaxis_tickformat=".0%",
+        yaxis_automargin=True,
+        height=140 + 95 * len(keys),
+        legend_traceorder="reversed",
     )
     return fig
 
@@ -318,26 +415,32 @@ def headline_rows(summary: dict, scenario: Scenario) -> list[tuple[str, str]]:
     def share(d: dict) -> str:
         return f"{d['estimate']:.1%} ({d['low']:.1%} - {d['high']:.1%})"
 
+    bodies = ", ".join(ratifier_name(scenario, p) for p in scenario.party_names())
     rows = [
         (
-            f"P(agreement before {scenario.calendar.deadline})",
+            f"Signed before START I expires ({scenario.calendar.deadline})",
             share(summary["p_agree_before_deadline"]),
         ),
-        (f"P(agreement by {scenario.calendar.horizon})", share(summary["p_agree_by_horizon"])),
-        ("P(treaty ratified by both)", share(summary["p_in_force"])),
-        ("median agreement date", str(summary["median_agreement_date"])),
+        (
+            f"Signed by {scenario.calendar.horizon}",
+            share(summary["p_agree_by_horizon"]),
+        ),
+        (f"Ratified by both ({bodies})", share(summary["p_in_force"])),
+        ("Median signature date", str(summary["median_agreement_date"] or "-")),
     ]
     for name, value in summary["median_package"].items():
-        unit = scenario.issues[name].unit
-        rows.append((f"median agreed {name}", "-" if value is None else f"{value:,.1f} {unit}"))
+        unit = issue_unit(scenario, name)
+        shown = "-" if value is None else f"{value_text(value)} {unit}"
+        rows.append((f"Median agreed: {issue_name(scenario, name).lower()}", shown))
     for party, value in summary["mean_utility"].items():
-        label = scenario.parties[party].name
-        rows.append((f"mean utility to {label}", "-" if value is None else f"{value:.3f}"))
+        label = party_name(scenario, party)
+        shown = "-" if value is None else f"{value:.3f}"
+        rows.append((f"Mean utility to {label} (1 = its ideal)", shown))
     return rows
 
 
 def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.DataFrame) -> Path:
-    """report.html for one run: header, headline table, figures with captions, the scenario."""
+    """report.html for one run: summary, headline table, figures with captions, the scenario."""
     issues = [f"package_{i}" for i in scenario.issues]
     utilities = [f"utility_{p}" for p in scenario.party_names()]
     agreed = pq.read_table(
@@ -345,33 +448,57 @@ def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.Da
     ).to_pandas()
     agreed = agreed[agreed["agreed"]]
     sample = agreed.sample(min(len(agreed), 5000), random_state=0) if len(agreed) else agreed
+    floor = min_open_lanes(int(summary["replications"]))
     sections = [
-        (
-            agreement_figure(weekly, scenario),
-            "Read the height of the step at the dashed line: the chance a treaty is signed before START I expires.",
+        Section(
+            "Probability that a treaty has been signed, by date",
+            "Read the height of the step at the dashed line: the chance a treaty is signed before "
+            "START I expires." + CALENDAR_NOTE,
+            [agreement_figure(weekly, scenario)],
         ),
-        (
-            offers_figure(weekly, scenario, summary),
-            "Each band is where the middle 80% of a party's offers lie among talks still open; bands meeting means a deal.",
+        Section(
+            "Offers per issue among talks still open (dashed grey: median agreed value)",
+            "Each band is where the middle 80% of a party's offers lie among talks still open "
+            f"(drawn while at least {floor} replications are); triangles mark each party's "
+            "opening ideal, so you see which end of the scale each wants; bands meeting means a deal."
+            + CALENDAR_NOTE,
+            [offers_figure(weekly, scenario, summary)],
         ),
-        (
-            agreed_values_figure(agreed, scenario),
-            "Where the signed treaties land on each issue: a narrow peak means the outcome is robust to chance.",
+        Section(
+            "Agreed value per issue, over replications that signed",
+            "Where the signed treaties land on each issue (dotted: each party's opening ideal in "
+            "its colour): a narrow peak means the outcome is robust to chance.",
+            agreed_value_figures(agreed, scenario),
+            subtitles=[
+                f"{issue_name(scenario, n)} (opening ideals: {who_wants(scenario, n)})"
+                for n in scenario.issues
+            ],
         ),
-        (
-            utility_figure(sample, scenario),
+        Section(
+            "Agreements in utility space (dotted: opening walk-away utilities)",
             utility_caption(scenario),
+            [utility_figure(sample, scenario)],
         ),
     ]
-    events = events_figure(summary)
+    events = events_figure(summary, scenario)
     if events is not None:
         sections.append(
-            (
-                events,
+            Section(
+                "Events: how often each fired, and what followed (bars: 95% intervals)",
                 "Compare the two green bars: an event that moves them apart matters (random events reach only talks still open, so 'fired' leans toward long talks).",
+                [events],
             )
         )
+    inputs = input_section(out / "runs.parquet", scenario)
+    if inputs is not None:
+        sections.append(inputs)
+    from sim.story_report import story_section  # it draws with this module's helpers
+
+    story = story_section(out, scenario)
+    if story is not None:
+        sections.append(story)
     meta = {
+        "scenario": scenario.name,
         "seed": scenario.seed,
         "replications": f"{scenario.replications:,}",
         "run": store.now(),
@@ -379,74 +506,13 @@ def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.Da
     return write_page(
         out / "report.html",
         f"negsim: {scenario.name}",
+        run_sentences(summary, scenario),
         scenario.description,
         meta,
-        headline_rows(summary, scenario),
+        Table(
+            ["measure", "value (95% interval)"], [list(r) for r in headline_rows(summary, scenario)]
+        ),
         sections,
         yaml.safe_dump(scenario.model_dump(mode="json", exclude_none=True), sort_keys=False),
         appendix_title="What went in: the resolved scenario (YAML, after extends: and --set)",
     )
-
-
-def readable_time(value: object) -> str:
-    """An ISO timestamp as 'YYYY-MM-DD HH:MM UTC' for a header; anything else as text."""
-    text = str(value)
-    if len(text) >= 19 and text[10] == "T":
-        try:
-            stamp = datetime.fromisoformat(text).astimezone(UTC)
-        except ValueError:
-            return text
-        return f"{stamp:%Y-%m-%d %H:%M} UTC"
-    return text
-
-
-def write_page(
-    path: Path,
-    title: str,
-    description: str,
-    meta: dict,
-    headline: list[tuple[str, str]],
-    sections: list[tuple[go.Figure, str]],
-    appendix: str,
-    appendix_title: str = "What went in",
-) -> Path:
-    """Write an HTML report that loads plotly.js from its own folder (works offline).
-
-    The header always names the negsim version and a date (when written, if meta has none).
-    """
-    meta = {**meta, "negsim": meta.get("negsim") or store.versions().get("negsim", "?")}
-    if all(readable_time(v) == str(v) for v in meta.values()):  # no date given: when written
-        meta["written"] = store.now()
-    js = path.parent / PLOTLY_JS
-    if not js.exists():
-        store.write_atomic(js, get_plotlyjs())
-    meta_html = " &middot; ".join(
-        f"{k}: <b>{html.escape(readable_time(v))}</b>" for k, v in meta.items()
-    )
-    table = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in headline
-    )
-    figures = "".join(
-        f"<figure>{fig.to_html(full_html=False, include_plotlyjs=False)}"
-        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-        for fig, caption in sections
-    )
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<script src="{PLOTLY_JS}"></script>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; color: #222; }}
-table {{ border-collapse: collapse; }} td {{ padding: 2px 12px; border-bottom: 1px solid #ddd; }}
-figure {{ margin: 2em 0; }} figcaption {{ color: #555; font-style: italic; }}
-pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p>{html.escape(description)}</p>
-<p class="meta">{meta_html}</p>
-<h2>Headline figures</h2><table class="headline">{table}</table>
-{figures}
-<details><summary>{html.escape(appendix_title)}</summary><pre>{html.escape(appendix)}</pre></details>
-</body></html>
-"""
-    store.write_atomic(path, page)
-    return path

@@ -50,6 +50,12 @@ def lane_story(folder: Path, lane: int, replay: bool = False) -> Story:
         scenario = load_scenario(folder / "scenario.yaml")
     except ScenarioError as err:
         raise StoryError(str(err)) from None
+    return story_of(folder, scenario, lane, replay)
+
+
+def story_of(folder: Path, scenario: Scenario, lane: int, replay: bool = False) -> Story:
+    """The story of a lane from a folder's runs.parquet (and traces.parquet), finished or not:
+    the run's own report tells one while it is being written."""
     n = pq.read_metadata(folder / "runs.parquet").num_rows
     if not 0 <= lane < n:
         raise StoryError(f"--lane {lane}: the run has lanes 0 to {n - 1}")

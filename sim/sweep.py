@@ -119,6 +119,7 @@ def start_sweep(
     method: str = "grid",
     samples: int = 64,
     command: list[str] | None = None,
+    description: str = "",
 ) -> list[dict[str, Any]]:
     """Check every design point, then lay out a fresh sweep folder (design, base, manifest)."""
     resolved = document(base)
@@ -135,6 +136,7 @@ def start_sweep(
         "status": "running",
         "kind": "sweep",
         "scenario": base.name,
+        "description": description,
         "seed": base.seed,
         "replications": base.replications,
         "chunk_lanes": CHUNK_LANES,
