@@ -135,7 +135,7 @@ def test_without_drafting_capacity_no_treaty_is_signed():
 def test_drafting_starts_only_once_both_sides_have_tabled():
     doc = pie(us={"readiness": day(6)})
     doc["drafting_weeks"] = 2
-    model, result = simulate(doc, lanes=1)
+    _, result = simulate(doc, lanes=1)
     assert result.runs["agreed_week"][0] >= 6 + 1  # two session weeks of work from week 6
 
 
