@@ -67,6 +67,7 @@ def run(
     ] = None,
 ) -> None:
     """Run a Monte Carlo ensemble of a scenario and write a results folder with report.html."""
+    check_workers(workers)
     if resume is not None:
         given = [scenario, reps, seed, set_, out, chunk, trace or None]
         if any(g is not None for g in given):
@@ -87,10 +88,31 @@ def run(
         fail("--trace must be 0 or more")
     if chunk is not None and not 1 <= chunk <= 1_000_000:
         fail(f"--chunk {chunk}: must be 1 to 1,000,000 lanes")
-    folder = out or Path("results") / f"{scn.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    check_trace(trace, min(scn.replications, chunk or CHUNK_LANES))
+    from sim.store import default_folder
+
+    folder = out or default_folder(scn.name)
     _run(scn, folder, trace, workers or os.cpu_count() or 1, chunk)
     if png:
         export_png(folder)
+
+
+CHUNK_LANES = 10_000  # sim.ensemble.CHUNK_LANES, without importing the model to parse options
+MAX_TRACE = 100  # traced lanes: each keeps every week's offers (about 250 kB on disk)
+
+
+def check_workers(workers: int) -> None:
+    """--workers is a count of processes: 0 (all cores) or more."""
+    if workers < 0:
+        fail(f"--workers {workers}: must be 0 (all cores) or more")
+
+
+def check_trace(trace: int, first_chunk: int) -> None:
+    """Traced lanes come from the first chunk, at most MAX_TRACE of them."""
+    if trace > MAX_TRACE:
+        fail(f"--trace {trace}: at most {MAX_TRACE} lanes can be traced")
+    if trace > first_chunk:
+        fail(f"--trace {trace}: more than the {first_chunk} lanes of the first chunk")
 
 
 def export_png(folder: Path) -> None:
@@ -114,9 +136,8 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) 
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from sim.ensemble import CHUNK_LANES
-    from sim.run import RunFailed, chunks_on_disk, resume_run, run_scenario, unfinished_scenario
-    from sim.store import StoreError, read_manifest
+    from sim.run import RunFailed, resume_run, run_scenario, unfinished_scenario
+    from sim.store import DiskError, StoreError
 
     resuming = scn is None
     if resuming:
@@ -137,9 +158,14 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) 
         def advance(lanes: int) -> None:
             progress.advance(task, lanes)
 
+        def note(text: str) -> None:
+            progress.console.print(f"note: {text}", style=None, highlight=False)
+
         try:
             if resuming:
-                summary = resume_run(folder, workers=workers, command=sys.argv, on_chunk=advance)
+                summary = resume_run(
+                    folder, workers=workers, command=sys.argv, on_chunk=advance, on_note=note
+                )
             else:
                 summary = run_scenario(
                     scn,
@@ -152,17 +178,33 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) 
                 )
         except StoreError as err:
             fail(str(err))
-        except (RunFailed, KeyboardInterrupt) as err:
+        except (RunFailed, DiskError, KeyboardInterrupt) as err:
             progress.stop()
-            kept = f"{chunks_on_disk(folder)} of {read_manifest(folder)['chunks']} chunks kept"
-            if isinstance(err, RunFailed):
-                typer.echo(f"error: {err}; {kept} in {folder}", err=True)
-            else:
-                typer.echo(f"interrupted: {kept} in {folder}", err=True)
-            typer.echo(f"finish with: negsim run --resume {folder}", err=True)
-            code = 1 if isinstance(err, RunFailed) else 128 + getattr(err, "signum", 2)
-            raise typer.Exit(code=code) from None
+            stopped(folder, err)
     print_headline(console, scn, summary, folder)
+
+
+def stopped(folder: Path, err: BaseException) -> None:
+    """Say what stopped a run, what was kept and how to finish it; exit 1, or 128 + signal."""
+    from sim.interrupt import ignore_further_signals
+    from sim.run import chunks_on_disk
+
+    ignore_further_signals()
+    code = 128 + getattr(err, "signum", 2) if isinstance(err, KeyboardInterrupt) else 1
+    if not (folder / "manifest.json").is_file():
+        typer.echo(f"interrupted before the run started; nothing written in {folder}", err=True)
+        raise typer.Exit(code=code)
+    try:
+        total = json.loads((folder / "manifest.json").read_text())["chunks"]
+    except (OSError, ValueError, KeyError):
+        total = "?"
+    kept = f"{chunks_on_disk(folder)} of {total} chunks kept in {folder}"
+    if isinstance(err, KeyboardInterrupt):
+        typer.echo(f"interrupted: {kept}", err=True)
+    else:
+        typer.echo(f"error: {err}; {kept}", err=True)
+    typer.echo(f"finish with: negsim run --resume {folder}", err=True)
+    raise typer.Exit(code=code)
 
 
 def print_headline(console, scn, summary: dict, folder: Path) -> None:
@@ -262,9 +304,10 @@ def sweep(
     from sim.designs import DesignError, SweepFile, is_sweep_file, load_sweep_file, parse_param
     from sim.executors import ExecutorError
     from sim.loader import ScenarioError
-    from sim.store import StoreError
-    from sim.sweep import SweepError, start_sweep
+    from sim.store import StoreError, default_folder
+    from sim.sweep import SweepError, lay_out_sweep, plan_sweep
 
+    check_workers(workers)
     start = None  # a new sweep's folder is laid out once the workers are known to be there
     try:
         folder = resume
@@ -279,9 +322,10 @@ def sweep(
                 overrides.append(f"seed={seed if seed is not None else spec.seed}")
             scn = load(spec.scenario, overrides)
             params = spec.params + [parse_param(p) for p in param or []]
-            folder = out or Path("results") / f"sweep-{scn.name}-{datetime.now():%Y%m%d-%H%M%S}"
+            folder = out or default_folder(f"sweep-{scn.name}")
             design = {"method": method or spec.method, "samples": samples or spec.samples}
-            start = partial(start_sweep, scn, params, folder, **design, command=sys.argv)
+            plan = plan_sweep(scn, params, **design)
+            start = partial(lay_out_sweep, plan, folder, sys.argv)
         _sweep(folder, workers or os.cpu_count() or 1, scheduler, start)
     except (DesignError, ScenarioError, StoreError, ExecutorError, SweepError) as err:
         fail(str(err))
@@ -294,6 +338,8 @@ def _sweep(folder: Path, workers: int, scheduler: str | None, start=None) -> Non
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from sim.executors import open_pool
+    from sim.interrupt import ignore_further_signals
+    from sim.store import DiskError, owned
     from sim.sweep import PointsFailed, remaining, run_sweep
 
     console = Console()
@@ -304,30 +350,37 @@ def _sweep(folder: Path, workers: int, scheduler: str | None, start=None) -> Non
         TimeRemainingColumn(),
     ]
     started = time.perf_counter()
+    tasks = start.args[0].tasks if start is not None else remaining(folder)[2]
+    workers = max(1, min(workers, tasks))  # never more processes than chunks to run
     with open_pool(workers, scheduler) as pool, Progress(*columns, console=console) as progress:
         if start is not None:
             start()
-        points, lanes = remaining(folder)
-        point_bar = progress.add_task("points      ", total=points)
-        lane_bar = progress.add_task("replications", total=lanes)
+        with owned(folder):
+            points, lanes, _ = remaining(folder)
+            point_bar = progress.add_task("points      ", total=points)
+            lane_bar = progress.add_task("replications", total=lanes)
 
-        def advance(done: int, lanes_done: int) -> None:
-            progress.advance(point_bar, done)
-            progress.advance(lane_bar, lanes_done)
+            def advance(done: int, lanes_done: int) -> None:
+                progress.advance(point_bar, done)
+                progress.advance(lane_bar, lanes_done)
 
-        try:
-            table = run_sweep(folder, pool, advance)
-        except KeyboardInterrupt:
-            progress.stop()
-            console.print(f"interrupted; finish with: negsim sweep --resume {folder}")
-            raise typer.Exit(code=130) from None
-        except PointsFailed as err:
-            progress.stop()
-            for failure in err.failures:
-                typer.echo(f"error: {failure}", err=True)
-            typer.echo(f"{err}; the others are kept in {folder}", err=True)
-            typer.echo(f"retry them with: negsim sweep --resume {folder}", err=True)
-            raise typer.Exit(code=1) from None
+            try:
+                table = run_sweep(folder, pool, advance)
+            except (KeyboardInterrupt, DiskError) as err:
+                progress.stop()
+                ignore_further_signals()
+                what = "interrupted" if isinstance(err, KeyboardInterrupt) else f"error: {err}"
+                typer.echo(f"{what}; finished points are kept in {folder}", err=True)
+                typer.echo(f"finish with: negsim sweep --resume {folder}", err=True)
+                code = 128 + getattr(err, "signum", 2) if isinstance(err, KeyboardInterrupt) else 1
+                raise typer.Exit(code=code) from None
+            except PointsFailed as err:
+                progress.stop()
+                for failure in err.failures:
+                    typer.echo(f"error: {failure}", err=True)
+                typer.echo(f"{err}; the others are kept in {folder}", err=True)
+                typer.echo(f"retry them with: negsim sweep --resume {folder}", err=True)
+                raise typer.Exit(code=1) from None
     seconds = time.perf_counter() - started
     console.print(f"{points} of {len(table)} points simulated on {pool.where} in {seconds:.1f} s")
     console.print(f"results: {folder}  report: {folder / 'sweep.html'}")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sim.interrupt import ignore_ctrl_c
+from sim.interrupt import start_worker
 
 
 class ExecutorError(Exception):
@@ -40,8 +41,21 @@ def local_pool(workers: int) -> ProcessPoolExecutor:
     "spawn" start method, which would re-import mesa, pandas and scipy in every worker (~1 s each).
     """
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=_fork_server(), initializer=ignore_ctrl_c
+        max_workers=workers,
+        mp_context=_fork_server(),
+        initializer=start_worker,
+        initargs=(os.getpid(),),
     )
+
+
+def stop_now(executor: Executor) -> None:
+    """Stop a pool without waiting for the chunks in flight: its worker processes are ended."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)
 
 
 def start_fork_server() -> None:
@@ -72,8 +86,10 @@ def open_pool(workers: int, scheduler: str | None = None) -> Iterator[Pool]:
     pool.renew = lambda: local_pool(workers)
     try:
         yield pool
-    finally:
-        pool.executor.shutdown(cancel_futures=True)
+    except BaseException:
+        stop_now(pool.executor)
+        raise
+    pool.executor.shutdown(cancel_futures=True)
 
 
 @contextmanager
