@@ -159,7 +159,7 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) 
             progress.advance(task, lanes)
 
         def note(text: str) -> None:
-            progress.console.print(f"note: {text}", style=None, highlight=False)
+            typer.echo(f"note: {text}", err=True)
 
         try:
             if resuming:
@@ -193,7 +193,7 @@ def stopped(folder: Path, err: BaseException) -> None:
     code = 128 + getattr(err, "signum", 2) if isinstance(err, KeyboardInterrupt) else 1
     if not (folder / "manifest.json").is_file():
         typer.echo(f"interrupted before the run started; nothing written in {folder}", err=True)
-        raise typer.Exit(code=code)
+        end(code)
     try:
         total = json.loads((folder / "manifest.json").read_text())["chunks"]
     except (OSError, ValueError, KeyError):
@@ -204,6 +204,18 @@ def stopped(folder: Path, err: BaseException) -> None:
     else:
         typer.echo(f"error: {err}; {kept}", err=True)
     typer.echo(f"finish with: negsim run --resume {folder}", err=True)
+    end(code)
+
+
+def end(code: int) -> None:
+    """Exit with `code`; at once if a worker pool was stopped mid-flight (every file is written
+    atomically, so nothing is lost, and interpreter exit could wait forever on the pool)."""
+    from sim.executors import stopped_mid_flight
+
+    if stopped_mid_flight():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     raise typer.Exit(code=code)
 
 
@@ -225,23 +237,25 @@ def print_headline(console, scn, summary: dict, folder: Path) -> None:
 @app.command()
 def show(folder: Annotated[Path, typer.Argument(help="A results folder of negsim run.")]) -> None:
     """Print the headline figures of a finished run again, from its results folder."""
-    import json
-
     from rich.console import Console
 
-    from sim.store import StoreError, read_manifest
+    from sim.store import StoreError, read_json, read_manifest
 
     summary_file = folder / "summary.json"
     try:
         status = read_manifest(folder).get("status")
+        if status != "complete":
+            fail(
+                f"{folder}: run is {status}, not complete; finish it with: negsim run --resume {folder}"
+            )
+        summary = read_json(summary_file)
     except StoreError as err:
         fail(str(err))
-    if status != "complete" or not summary_file.is_file():
-        fail(
-            f"{folder}: run is {status}, not complete; finish it with: negsim run --resume {folder}"
-        )
     scn = load(folder / "scenario.yaml")
-    print_headline(Console(), scn, json.loads(summary_file.read_text()), folder)
+    try:
+        print_headline(Console(), scn, summary, folder)
+    except (KeyError, TypeError, ValueError) as err:
+        fail(f"{summary_file}: damaged ({type(err).__name__}: {err})")
 
 
 @app.command()
@@ -337,7 +351,7 @@ def _sweep(folder: Path, workers: int, scheduler: str | None, start=None) -> Non
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from sim.executors import open_pool
+    from sim.executors import open_pool, stop_now
     from sim.interrupt import ignore_further_signals
     from sim.store import DiskError, owned
     from sim.sweep import PointsFailed, remaining, run_sweep
@@ -367,13 +381,14 @@ def _sweep(folder: Path, workers: int, scheduler: str | None, start=None) -> Non
             try:
                 table = run_sweep(folder, pool, advance)
             except (KeyboardInterrupt, DiskError) as err:
-                progress.stop()
                 ignore_further_signals()
+                if pool.executor is not None and pool.renew is not None:
+                    stop_now(pool.executor)
+                progress.stop()
                 what = "interrupted" if isinstance(err, KeyboardInterrupt) else f"error: {err}"
                 typer.echo(f"{what}; finished points are kept in {folder}", err=True)
                 typer.echo(f"finish with: negsim sweep --resume {folder}", err=True)
-                code = 128 + getattr(err, "signum", 2) if isinstance(err, KeyboardInterrupt) else 1
-                raise typer.Exit(code=code) from None
+                end(128 + getattr(err, "signum", 2) if isinstance(err, KeyboardInterrupt) else 1)
             except PointsFailed as err:
                 progress.stop()
                 for failure in err.failures:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -48,6 +49,9 @@ def local_pool(workers: int) -> ProcessPoolExecutor:
     )
 
 
+_STOPPED: list[Executor] = []  # pools this process ended mid-flight (see `stopped_mid_flight`)
+
+
 def stop_now(executor: Executor) -> None:
     """Stop a pool without waiting for the chunks in flight: its worker processes are ended."""
     processes = list((getattr(executor, "_processes", None) or {}).values())
@@ -56,6 +60,15 @@ def stop_now(executor: Executor) -> None:
         process.terminate()
     for process in processes:
         process.join(timeout=5)
+    if processes:
+        _STOPPED.append(executor)
+
+
+def stopped_mid_flight() -> bool:
+    """True while a pool ended mid-flight still has its manager thread: it may wait forever for
+    a worker that died mid-message, and so would the interpreter's exit; end with os._exit."""
+    threads = [getattr(e, "_executor_manager_thread", None) for e in _STOPPED]
+    return any(t is not None and t.is_alive() for t in threads)
 
 
 def start_fork_server() -> None:
@@ -66,7 +79,14 @@ def start_fork_server() -> None:
     forkserver.ensure_running()
 
 
+TRACKER_QUIET = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
 def _fork_server() -> multiprocessing.context.BaseContext:
+    # after a pool is stopped mid-flight the resource tracker frees its queues' semaphores; it
+    # need not warn about them below the "finish with" line (children take these -W options)
+    if TRACKER_QUIET not in sys.warnoptions:
+        sys.warnoptions.append(TRACKER_QUIET)
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["sim.ensemble"])
     return context

@@ -262,6 +262,7 @@ def _simulate(
         lanes = np.arange(sizes[index], dtype=np.int64) + index * chunk
         store.write_table(_runs_path(out, index), {"lane": lanes, **result.runs})
         label = _chunk_label(manifest, index, sizes[index])
+        label["runs_sha256"] = store.digest(_runs_path(out, index))
         store.write_arrays(
             _counts_path(out, index),
             agreements=result.agreements,
@@ -300,25 +301,24 @@ def _counts_path(out: Path, index: int) -> Path:
 
 
 def _load_chunk(out: Path, index: int, expect: dict[str, object]) -> tuple[ChunkResult | None, str]:
-    """A finished chunk read back from disk, or None and why it cannot be trusted: unreadable
-    or half there, or simulated for another seed, scenario or range of lanes."""
+    """A finished chunk read back from disk, or None and why it cannot be trusted: unreadable,
+    half there or altered (its lanes file no longer has the SHA-256 its counts file recorded),
+    or simulated for another seed, scenario or range of lanes."""
     if not _counts_path(out, index).exists():
         return None, ""  # stopped between its two files: not finished
     try:
         with np.load(_counts_path(out, index), allow_pickle=False) as counts:
-            label = {key: counts[key].item() for key in expect if key in counts}
+            label = {key: counts[key].item() for key in (*expect, "runs_sha256") if key in counts}
             agreements, offer_hist = counts["agreements"], counts["offer_hist"]
+        if label.pop("runs_sha256", None) != store.digest(_runs_path(out, index)):
+            altered = "was simulated for another seed, scenario or range of lanes"
+            return None, altered if label != expect else "was altered since it was saved"
         table = pq.read_table(_runs_path(out, index))
+        runs = {name: table.column(name).to_numpy() for name in table.column_names[1:]}
     except Exception as err:  # any damage: zip, npy, Parquet, a missing file
         return None, f"is unreadable ({type(err).__name__})"
     if label != expect:
         return None, "was simulated for another seed, scenario or range of lanes"
-    first, lanes = expect["first_lane"], expect["lanes"]
-    if table.column_names[:1] != ["lane"] or not np.array_equal(
-        table.column("lane").to_numpy(), np.arange(first, first + lanes)
-    ):
-        return None, "holds other lanes than its own"
-    runs = {name: table.column(name).to_numpy() for name in table.column_names[1:]}
     return ChunkResult(runs=runs, agreements=agreements, offer_hist=offer_hist), ""
 
 

@@ -180,3 +180,39 @@ def test_kill_9_leaves_no_worker_fork_server_or_tracker(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
+
+
+# --- disk errors end like an interrupt
+
+
+@pytest.mark.parametrize(
+    ("limit", "failing", "kept"),
+    [(150_000, "chunks/counts-00000.npz", 0), (1_000_000, "plotly.min.js", 6)],
+    ids=["in-a-chunk", "in-the-report"],
+)
+def test_file_size_limit_ends_like_an_interrupt_and_resumes(tmp_path, limit, failing, kept):
+    import resource
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    out = tmp_path / "run"
+    args = ["run", str(BASELINE), "--reps", "6000", "--chunk", "1000", "--workers", "1"]
+    stopped = subprocess.run(
+        [sys.executable, "-m", "sim.cli", *args, "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, preexec_fn=small_files,
+    )  # fmt: skip
+    assert stopped.returncode == 1
+    assert stopped.stderr.splitlines() == [
+        f"error: cannot write {out / failing}: File too large; {kept} of 6 chunks kept in {out}",
+        f"finish with: negsim run --resume {out}",
+    ]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted" and "File too large" in manifest["error"]
+    assert [p for p in out.rglob(".*")] == []  # no temporary file left behind
+    resumed = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "run", "--resume", str(out), "--workers", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
