@@ -136,6 +136,7 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) 
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from sim.loader import ScenarioError
     from sim.run import RunFailed, resume_run, run_scenario, unfinished_scenario
     from sim.store import DiskError, StoreError
 
@@ -176,7 +177,7 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) 
                     on_chunk=advance,
                     chunk=chunk or CHUNK_LANES,
                 )
-        except StoreError as err:
+        except (StoreError, ScenarioError) as err:
             fail(str(err))
         except (RunFailed, DiskError, KeyboardInterrupt) as err:
             progress.stop()

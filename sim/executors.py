@@ -5,10 +5,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 from sim.interrupt import start_worker
 
@@ -112,23 +115,69 @@ def open_pool(workers: int, scheduler: str | None = None) -> Iterator[Pool]:
     pool.executor.shutdown(cancel_futures=True)
 
 
+CONTACT_SECONDS = 15.0  # the longest negsim waits for any answer from a Dask scheduler
+SCHEMES = ("tcp", "tls")
+
+
+def check_address(address: str) -> None:
+    """A scheduler address is SCHEME://HOST:PORT (ExecutorError saying what is wrong)."""
+    try:
+        parts = urlsplit(address)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme not in SCHEMES or not parts.hostname or port is None:
+        raise ExecutorError(f"--scheduler {address}: expected an address like tcp://HOST:8786")
+    if parts.path or parts.query or parts.fragment:
+        raise ExecutorError(f"--scheduler {address}: expected an address like tcp://HOST:8786")
+
+
+def within(seconds: float, what: str, call: Callable[[], Any]) -> Any:
+    """call() on a helper thread; ExecutorError if it has not answered within `seconds` (a
+    server that accepts connections but never speaks would otherwise hang negsim)."""
+    box: dict[str, Any] = {}
+
+    def attempt() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as err:  # handed to the caller's thread below
+            box["error"] = err
+
+    helper = threading.Thread(target=attempt, daemon=True)
+    helper.start()
+    helper.join(seconds)
+    if helper.is_alive():
+        raise ExecutorError(f"{what}: no answer within {seconds:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 @contextmanager
 def _dask_pool(address: str) -> Iterator[Pool]:
     """A concurrent.futures view of an existing Dask distributed cluster."""
-    if not address.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
-        raise ExecutorError(f"--scheduler {address}: expected an address like tcp://HOST:8786")
+    check_address(address)
     from distributed import Client
 
+    where = f"--scheduler {address}"
     try:
-        client = Client(address, timeout="10s")
-    except (OSError, TimeoutError) as err:
-        raise ExecutorError(f"--scheduler {address}: cannot reach the scheduler ({err})") from None
+        client = within(CONTACT_SECONDS, where, lambda: Client(address, timeout="10s"))
+    except (OSError, TimeoutError, ValueError) as err:
+        raise ExecutorError(f"{where}: cannot reach the scheduler ({err})") from None
     try:
-        threads = sum(client.nthreads().values()) or 1
+        try:
+            within(CONTACT_SECONDS + 1, where, lambda: client.wait_for_workers(1, CONTACT_SECONDS))
+        except (OSError, TimeoutError) as err:
+            raise ExecutorError(
+                f"{where}: no worker joined within {CONTACT_SECONDS:g} s; "
+                f"start one with: dask worker {address}"
+            ) from err
+        threads = sum(within(CONTACT_SECONDS, where, client.nthreads).values()) or 1
         executor = client.get_executor()
         try:
             yield Pool(executor, 2 * threads, f"Dask at {address} ({threads} threads)")
         finally:
             executor.shutdown(wait=False)
     finally:
-        client.close()
+        with suppress(Exception):
+            within(CONTACT_SECONDS, where, client.close)

@@ -25,7 +25,7 @@ from sim import report, store
 from sim.ensemble import CHUNK_LANES, chunk_sizes, make_executor, run_chunks
 from sim.executors import stop_now
 from sim.interrupt import stop_on_signals
-from sim.loader import ScenarioError, load_scenario
+from sim.loader import MAX_FILE_BYTES, ScenarioError, load_scenario
 from sim.model import ChunkResult
 from sim.outcomes import ParquetColumns, Timeline, summarize
 from sim.scenario import Scenario
@@ -55,10 +55,17 @@ def run_scenario(
     """
     if chunk < 1:
         raise ValueError(f"chunk must be at least 1 lane, got {chunk}")
+    text = resolved_yaml(scenario)
+    if len(text.encode()) > MAX_FILE_BYTES:  # its folder could be neither shown nor resumed
+        size = len(text.encode()) / 1_000_000
+        raise ScenarioError(
+            f"{scenario.name}: the resolved scenario is {size:.1f} MB; at most "
+            f"{MAX_FILE_BYTES // 1_000_000} MB fit a results folder"
+        )
     store.prepare_folder(out)
     with store.owned(out):
         with store.laying_out(out):
-            store.write_atomic(out / "scenario.yaml", resolved_yaml(scenario))
+            store.write_atomic(out / "scenario.yaml", text)
             manifest = {
                 "status": "running",
                 "scenario": scenario.name,
