@@ -61,6 +61,12 @@ def bad_param(name: str, *specs: str, message: str) -> Bad:
     return Bad(name, message, args=args + [a for spec in specs for a in ("--param", spec)])
 
 
+def bad_sweep(name: str, *options: str, message: str) -> Bad:
+    """`negsim sweep` of the baseline over two beta values, with bad options."""
+    args = ["sweep", str(ROOT / "scenarios" / "baseline.yaml"), "--reps", "10"]
+    return Bad(name, message, args=[*args, "--param", "parties.us.tactic.beta=0.5,1", *options])
+
+
 LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefg", "bcdefgh", strict=True)
 )
@@ -587,61 +593,29 @@ CASES = [
         "20",
         message="--trace 30: more than the 20 lanes of the first chunk",
     ),
-    Bad(
+    bad_sweep(
         "scheduler address without a port",
-        "--scheduler tcp://localhost: expected an address like tcp://HOST:8786",
-        args=[
-            "sweep",
-            str(ROOT / "scenarios" / "baseline.yaml"),
-            "--reps",
-            "10",
-            "--param",
-            "parties.us.tactic.beta=0.5,1",
-            "--scheduler",
-            "tcp://localhost",
-        ],
+        "--scheduler",
+        "tcp://localhost",
+        message="--scheduler tcp://localhost: expected an address like tcp://HOST:8786",
     ),
-    Bad(
+    bad_sweep(
         "scheduler address with a word for a port",
-        "--scheduler tcp://localhost:abc: expected an address like tcp://HOST:8786",
-        args=[
-            "sweep",
-            str(ROOT / "scenarios" / "baseline.yaml"),
-            "--reps",
-            "10",
-            "--param",
-            "parties.us.tactic.beta=0.5,1",
-            "--scheduler",
-            "tcp://localhost:abc",
-        ],
+        "--scheduler",
+        "tcp://localhost:abc",
+        message="--scheduler tcp://localhost:abc: expected an address like tcp://HOST:8786",
     ),
-    Bad(
+    bad_sweep(
         "scheduler address of a web page",
-        "--scheduler http://localhost:8787/status: expected an address like tcp://HOST:8786",
-        args=[
-            "sweep",
-            str(ROOT / "scenarios" / "baseline.yaml"),
-            "--reps",
-            "10",
-            "--param",
-            "parties.us.tactic.beta=0.5,1",
-            "--scheduler",
-            "http://localhost:8787/status",
-        ],
+        "--scheduler",
+        "http://localhost:8787/status",
+        message="--scheduler http://localhost:8787/status: expected an address like tcp://HOST:8786",
     ),
-    Bad(
+    bad_sweep(
         "sweep with negative --workers",
-        "--workers -1: must be 0 (all cores) or more",
-        args=[
-            "sweep",
-            str(ROOT / "scenarios" / "baseline.yaml"),
-            "--reps",
-            "10",
-            "--param",
-            "parties.us.tactic.beta=0.5,1",
-            "--workers",
-            "-1",
-        ],
+        "--workers",
+        "-1",
+        message="--workers -1: must be 0 (all cores) or more",
     ),
     Bad(
         "show a complete run without its summary",
