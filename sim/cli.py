@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -136,6 +135,7 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) 
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from sim.interrupt import stop_on_signals
     from sim.loader import ScenarioError
     from sim.run import RunFailed, resume_run, run_scenario, unfinished_scenario
     from sim.store import DiskError, StoreError
@@ -153,7 +153,7 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) 
         TextColumn("{task.completed:,}/{task.total:,} lanes"),
         TimeRemainingColumn(),
     ]
-    with Progress(*columns, console=console, transient=True) as progress:
+    with stop_on_signals(), Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(f"simulating {scn.name}", total=scn.replications)
 
         def advance(lanes: int) -> None:
@@ -194,7 +194,7 @@ def stopped(folder: Path, err: BaseException) -> None:
     code = 128 + getattr(err, "signum", 2) if isinstance(err, KeyboardInterrupt) else 1
     if not (folder / "manifest.json").is_file():
         typer.echo(f"interrupted before the run started; nothing written in {folder}", err=True)
-        end(code)
+        end(code, err)
     try:
         total = json.loads((folder / "manifest.json").read_text())["chunks"]
     except (OSError, ValueError, KeyError):
@@ -205,15 +205,17 @@ def stopped(folder: Path, err: BaseException) -> None:
     else:
         typer.echo(f"error: {err}; {kept}", err=True)
     typer.echo(f"finish with: negsim run --resume {folder}", err=True)
-    end(code)
+    end(code, err)
 
 
-def end(code: int) -> None:
-    """Exit with `code`; at once if a worker pool was stopped mid-flight (every file is written
-    atomically, so nothing is lost, and interpreter exit could wait forever on the pool)."""
+def end(code: int, err: BaseException | None = None) -> None:
+    """Exit with `code`; at once after a signal or if a worker pool was stopped mid-flight: every
+    file is written atomically, so nothing is lost, while a further Ctrl-C could cut a slow exit
+    short with a traceback and interpreter exit could wait forever on the pool."""
     from sim.executors import stopped_mid_flight
+    from sim.interrupt import Interrupted
 
-    if stopped_mid_flight():
+    if isinstance(err, Interrupted) or stopped_mid_flight():
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
@@ -314,16 +316,14 @@ def sweep(
     scheduler: SchedulerOption = None,
 ) -> None:
     """Sweep parameters of a scenario over a design; write sweep.parquet and sweep.html."""
-    from functools import partial
-
     from sim.designs import DesignError, SweepFile, is_sweep_file, load_sweep_file, parse_param
     from sim.executors import ExecutorError
     from sim.loader import ScenarioError
     from sim.store import StoreError, default_folder
-    from sim.sweep import SweepError, lay_out_sweep, plan_sweep
+    from sim.sweep import SweepError, plan_sweep
 
     check_workers(workers)
-    start = None  # a new sweep's folder is laid out once the workers are known to be there
+    plan = None  # a new sweep's folder is laid out once the workers are known to be there
     try:
         folder = resume
         if folder is None:
@@ -340,22 +340,22 @@ def sweep(
             folder = out or default_folder(f"sweep-{scn.name}")
             design = {"method": method or spec.method, "samples": samples or spec.samples}
             plan = plan_sweep(scn, params, **design)
-            start = partial(lay_out_sweep, plan, folder, sys.argv)
-        _sweep(folder, workers or os.cpu_count() or 1, scheduler, start)
+        _sweep(folder, workers or os.cpu_count() or 1, scheduler, plan)
     except (DesignError, ScenarioError, StoreError, ExecutorError, SweepError) as err:
         fail(str(err))
 
 
-def _sweep(folder: Path, workers: int, scheduler: str | None, start=None) -> None:
+def _sweep(folder: Path, workers: int, scheduler: str | None, plan=None) -> None:
+    """Run the sweep `plan` into a new `folder` (or, with no plan, resume the one in `folder`)."""
     import time
 
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from sim.executors import open_pool, stop_now
-    from sim.interrupt import ignore_further_signals
+    from sim.executors import SchedulerLost, open_pool, stop_now
+    from sim.interrupt import ignore_further_signals, stop_on_signals
     from sim.store import DiskError, owned
-    from sim.sweep import PointsFailed, remaining, run_sweep
+    from sim.sweep import PointsFailed, lay_out_sweep, remaining, run_sweep
 
     console = Console()
     columns = [
@@ -365,41 +365,54 @@ def _sweep(folder: Path, workers: int, scheduler: str | None, start=None) -> Non
         TimeRemainingColumn(),
     ]
     started = time.perf_counter()
-    tasks = start.args[0].tasks if start is not None else remaining(folder)[2]
+    tasks = plan.tasks if plan is not None else remaining(folder)[2]
     workers = max(1, min(workers, tasks))  # never more processes than chunks to run
-    with open_pool(workers, scheduler) as pool, Progress(*columns, console=console) as progress:
-        if start is not None:
-            start()
-        with owned(folder):
-            points, lanes, _ = remaining(folder)
-            point_bar = progress.add_task("points      ", total=points)
-            lane_bar = progress.add_task("replications", total=lanes)
+    with (
+        stop_on_signals(),
+        open_pool(workers, scheduler) as pool,
+        Progress(*columns, console=console) as progress,
+    ):
+        try:
+            if plan is not None:
+                lay_out_sweep(plan, folder, sys.argv)
+            with owned(folder):
+                points, lanes, _ = remaining(folder)
+                point_bar = progress.add_task("points      ", total=points)
+                lane_bar = progress.add_task("replications", total=lanes)
 
-            def advance(done: int, lanes_done: int) -> None:
-                progress.advance(point_bar, done)
-                progress.advance(lane_bar, lanes_done)
+                def advance(done: int, lanes_done: int) -> None:
+                    progress.advance(point_bar, done)
+                    progress.advance(lane_bar, lanes_done)
 
-            try:
                 table = run_sweep(folder, pool, advance)
-            except (KeyboardInterrupt, DiskError) as err:
-                ignore_further_signals()
-                if pool.executor is not None and pool.renew is not None:
-                    stop_now(pool.executor)
-                progress.stop()
-                what = "interrupted" if isinstance(err, KeyboardInterrupt) else f"error: {err}"
-                typer.echo(f"{what}; finished points are kept in {folder}", err=True)
-                typer.echo(f"finish with: negsim sweep --resume {folder}", err=True)
-                end(128 + getattr(err, "signum", 2) if isinstance(err, KeyboardInterrupt) else 1)
-            except PointsFailed as err:
-                progress.stop()
-                for failure in err.failures:
-                    typer.echo(f"error: {failure}", err=True)
-                typer.echo(f"{err}; the others are kept in {folder}", err=True)
-                typer.echo(f"retry them with: negsim sweep --resume {folder}", err=True)
-                raise typer.Exit(code=1) from None
+        except (KeyboardInterrupt, DiskError, SchedulerLost) as err:
+            ignore_further_signals()
+            if pool.executor is not None and pool.renew is not None:
+                stop_now(pool.executor)
+            progress.stop()
+            sweep_stopped(folder, err)
+        except PointsFailed as err:
+            progress.stop()
+            for failure in err.failures:
+                typer.echo(f"error: {failure}", err=True)
+            typer.echo(f"{err}; the others are kept in {folder}", err=True)
+            typer.echo(f"retry them with: negsim sweep --resume {folder}", err=True)
+            raise typer.Exit(code=1) from None
     seconds = time.perf_counter() - started
     console.print(f"{points} of {len(table)} points simulated on {pool.where} in {seconds:.1f} s")
     console.print(f"results: {folder}  report: {folder / 'sweep.html'}")
+
+
+def sweep_stopped(folder: Path, err: BaseException) -> None:
+    """Say what stopped a sweep and how to finish it; exit 1, or 128 + the signal."""
+    code = 128 + getattr(err, "signum", 2) if isinstance(err, KeyboardInterrupt) else 1
+    what = "interrupted" if isinstance(err, KeyboardInterrupt) else f"error: {err}"
+    if not (folder / "manifest.json").is_file():
+        typer.echo(f"{what}; the sweep had not started: nothing written in {folder}", err=True)
+    else:
+        typer.echo(f"{what}; finished points are kept in {folder}", err=True)
+        typer.echo(f"finish with: negsim sweep --resume {folder}", err=True)
+    end(code, err)
 
 
 @app.command("validate-theory")
@@ -464,12 +477,12 @@ def compare(
     from sim.compare import CompareError, compare, gather, terminal_table, write_table
     from sim.compare_report import write_comparison_report
     from sim.loader import ScenarioError
-    from sim.store import StoreError
+    from sim.store import StoreError, default_folder
 
     overrides = list(set_ or [])
     overrides += [f"replications={reps}"] if reps is not None else []
     overrides += [f"seed={seed}"] if seed is not None else []
-    folder = out or Path("results") / f"compare-{datetime.now():%Y%m%d-%H%M%S}"
+    folder = out or default_folder("compare")
     console = Console()
     columns = [
         TextColumn("{task.description}"),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager, suppress
@@ -20,6 +22,10 @@ class ExecutorError(Exception):
     """The requested executor cannot be used (bad address, cluster unreachable)."""
 
 
+class SchedulerLost(Exception):
+    """The Dask scheduler stopped answering mid-sweep; the finished points are kept."""
+
+
 @dataclass
 class Pool:
     """An executor (None: run in this process) and how many tasks to keep in flight."""
@@ -28,6 +34,7 @@ class Pool:
     slots: int
     where: str
     renew: Callable[[], Executor] | None = None  # a fresh local pool after a worker crashed
+    lost: Callable[[], bool] = lambda: False  # True once a cluster has stopped answering
 
     def restart(self) -> bool:
         """Replace a broken local pool by a fresh one; False if this pool cannot be renewed."""
@@ -117,6 +124,7 @@ def open_pool(workers: int, scheduler: str | None = None) -> Iterator[Pool]:
 
 CONTACT_SECONDS = 15.0  # the longest negsim waits for any answer from a Dask scheduler
 SCHEMES = ("tcp", "tls")
+DASK_LOGGERS = ("distributed", "distributed.client", "tornado.application")
 
 
 def check_address(address: str) -> None:
@@ -155,29 +163,60 @@ def within(seconds: float, what: str, call: Callable[[], Any]) -> Any:
 
 @contextmanager
 def _dask_pool(address: str) -> Iterator[Pool]:
-    """A concurrent.futures view of an existing Dask distributed cluster."""
+    """A concurrent.futures view of an existing Dask distributed cluster. Every contact with its
+    scheduler is under CONTACT_SECONDS; Dask's own reconnect tracebacks are silenced, as negsim
+    says in one line what happened."""
     check_address(address)
     from distributed import Client
 
     where = f"--scheduler {address}"
-    try:
-        client = within(CONTACT_SECONDS, where, lambda: Client(address, timeout="10s"))
-    except (OSError, TimeoutError, ValueError) as err:
-        raise ExecutorError(f"{where}: cannot reach the scheduler ({err})") from None
+    chatter = [logging.getLogger(name) for name in DASK_LOGGERS]
+    levels = [logger.level for logger in chatter]
+    for logger in chatter:
+        logger.setLevel(logging.CRITICAL)
     try:
         try:
-            within(CONTACT_SECONDS + 1, where, lambda: client.wait_for_workers(1, CONTACT_SECONDS))
-        except (OSError, TimeoutError) as err:
-            raise ExecutorError(
-                f"{where}: no worker joined within {CONTACT_SECONDS:g} s; "
-                f"start one with: dask worker {address}"
-            ) from err
-        threads = sum(within(CONTACT_SECONDS, where, client.nthreads).values()) or 1
-        executor = client.get_executor()
+            client = within(CONTACT_SECONDS, where, lambda: Client(address, timeout="10s"))
+        except (OSError, TimeoutError, ValueError) as err:
+            raise ExecutorError(f"{where}: cannot reach the scheduler ({err})") from None
         try:
-            yield Pool(executor, 2 * threads, f"Dask at {address} ({threads} threads)")
+            yield _dask_executor(client, address, where)
         finally:
-            executor.shutdown(wait=False)
+            with suppress(Exception):
+                within(CONTACT_SECONDS, where, client.close)
     finally:
-        with suppress(Exception):
-            within(CONTACT_SECONDS, where, client.close)
+        for logger, level in zip(chatter, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _dask_executor(client: Any, address: str, where: str) -> Pool:
+    """A Pool on a connected client, once at least one worker has joined."""
+    try:
+        within(CONTACT_SECONDS + 1, where, lambda: client.wait_for_workers(1, CONTACT_SECONDS))
+    except (OSError, TimeoutError) as err:
+        raise ExecutorError(
+            f"{where}: no worker joined within {CONTACT_SECONDS:g} s; "
+            f"start one with: dask worker {address}"
+        ) from err
+    threads = sum(within(CONTACT_SECONDS, where, client.nthreads).values()) or 1
+    return Pool(
+        client.get_executor(),
+        2 * threads,
+        f"Dask at {address} ({threads} threads)",
+        lost=_silence_detector(client),
+    )
+
+
+def _silence_detector(client: Any) -> Callable[[], bool]:
+    """A check that turns True once `client` has been cut off from its scheduler for longer than
+    CONTACT_SECONDS (the client would otherwise try to reconnect for many minutes)."""
+    since: list[float] = []
+
+    def lost() -> bool:
+        if client.status == "running":
+            since.clear()
+            return False
+        since[:] = since or [time.monotonic()]
+        return time.monotonic() - since[0] > CONTACT_SECONDS
+
+    return lost

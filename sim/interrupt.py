@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_blocks = {"open": 0, "raised": False}  # nested stop_on_signals blocks share one first signal
 WATCH_SECONDS = 1.0  # how often a worker without pidfd support checks on its parent
 
 
@@ -24,25 +25,28 @@ class Interrupted(KeyboardInterrupt):
 
 @contextmanager
 def stop_on_signals() -> Iterator[None]:
-    """Within the block the first SIGINT or SIGTERM raises Interrupted; later ones are ignored, so
-    a second Ctrl-C cannot break the cleanup it interrupts (main thread only; elsewhere a no-op)."""
+    """Within the block the first SIGINT or SIGTERM raises Interrupted; later ones are ignored
+    until the outermost block ends, so a second Ctrl-C cannot break the cleanup the first one
+    started (main thread only; elsewhere a no-op)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    raised = False
 
     def handler(signum: int, frame: object) -> None:
-        nonlocal raised
-        if not raised:
-            raised = True
+        if not _blocks["raised"]:
+            _blocks["raised"] = True
             raise Interrupted(signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    _blocks["open"] += 1
     try:
         yield
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        _blocks["open"] -= 1
+        if not _blocks["open"]:
+            _blocks["raised"] = False
 
 
 def ignore_further_signals() -> None:

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from sim import store
 from sim.designs import METHODS, Param, design, parse_param, sobol_indices
 from sim.ensemble import CHUNK_LANES, chunk_sizes, run_chunk
-from sim.executors import Pool
+from sim.executors import Pool, SchedulerLost
 from sim.interrupt import stop_on_signals
 from sim.loader import ScenarioError, apply_override
 from sim.model import ChunkResult
@@ -345,7 +345,9 @@ def _execute(
                     queue.appendleft(task)
                     break
                 pending[future] = task
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            if not done and pool.lost():
+                raise SchedulerLost(f"the scheduler of {pool.where} stopped answering")
             broken = False
             for future in done:
                 task = pending.pop(future)

@@ -15,8 +15,11 @@ from typer.testing import CliRunner
 import sim.executors
 import sim.store
 from sim.cli import app
-from sim.executors import ExecutorError, open_pool
+from sim.designs import parse_param
+from sim.executors import ExecutorError, SchedulerLost, open_pool
+from sim.loader import load_scenario
 from sim.scenario import MAX_ISSUES
+from sim.sweep import run_sweep, start_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -137,3 +140,23 @@ def test_manifest_of_a_run_records_what_resume_checks(tmp_path):
     assert result.exit_code == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["scenario_sha256"] == sim.store.digest(out / "scenario.yaml")
+
+
+def test_a_scheduler_lost_mid_sweep_ends_it_resumably(quick_contact, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    base = load_scenario(BASELINE, ["replications=200"])
+    out = tmp_path / "sweep"
+    start_sweep(base, [parse_param("parties.us.tactic.beta=0.2:2:6")], out)
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None)
+
+    def lose_the_scheduler(points: int, lanes: int) -> None:
+        if points:
+            cluster.close(timeout=5)
+
+    with pytest.raises(SchedulerLost), open_pool(1, cluster.scheduler_address) as pool:
+        run_sweep(out, pool, lose_the_scheduler)
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+    kept = len(list(out.glob("points/*/point.json")))
+    assert 1 <= kept < 6
+    with open_pool(1) as pool:
+        assert len(run_sweep(out, pool)) == 6
