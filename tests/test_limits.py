@@ -160,3 +160,23 @@ def test_a_scheduler_lost_mid_sweep_ends_it_resumably(quick_contact, tmp_path):
     assert 1 <= kept < 6
     with open_pool(1) as pool:
         assert len(run_sweep(out, pool)) == 6
+
+
+def test_validate_goes_on_past_an_impossible_date(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BASELINE.read_text().replace("start: 2009-05-07", "start: 2009-02-30", 1))
+    result = runner.invoke(app, ["validate", str(bad), str(BASELINE)])
+    assert result.exit_code == 2
+    assert "2009-02-30 is not a real date" in result.stderr
+    assert result.stdout == f"ok: {BASELINE} (baseline)\n"
+
+
+def test_a_resolved_scenario_too_big_to_resume_is_refused_before_writing(tmp_path, monkeypatch):
+    import sim.run
+
+    monkeypatch.setattr(sim.run, "MAX_FILE_BYTES", 5_000)  # the baseline resolves to ~10 kB
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["run", str(BASELINE), "--reps", "10", "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: baseline: the resolved scenario is ")
+    assert not out.exists()

@@ -241,3 +241,33 @@ def test_random_damage_is_repaired_or_refused(folders, tmp_path_factory, name, h
         same_runs(folder, folders["ref7"])
     else:
         assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.output
+
+
+@pytest.fixture(scope="module")
+def sweep_folder(tmp_path_factory) -> Path:
+    """A finished two-point sweep to damage."""
+    out = tmp_path_factory.mktemp("sweeps") / "sweep"
+    args = ["sweep", str(BASELINE), "--param", "parties.us.tactic.beta=0.5,1", "--reps", "20",
+            "--workers", "1", "--out", str(out)]  # fmt: skip
+    assert runner.invoke(app, args).exit_code == 0
+    return out
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda f: (f / "manifest.json").write_text("{"), "{f}/manifest.json: unreadable (Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"),
+        (lambda f: (f / "manifest.json").write_text('{"points": "two"}'), "{f}/manifest.json: points: not a whole number"),
+        (lambda f: (f / "design.parquet").write_bytes(b"PAR1"), "{f}: scenario.yaml or design.parquet is damaged"),
+        (lambda f: (f / "points/00001/point.json").write_text("[]"), "{f}/points/00001/point.json: damaged"),
+    ],
+    ids=["manifest not JSON", "manifest wrong type", "design truncated", "point not an object"],
+)  # fmt: skip
+def test_damaged_sweep_folder_is_named_in_one_line(sweep_folder, tmp_path, damage, message):
+    folder = shutil.copytree(sweep_folder, tmp_path / "sweep")
+    (folder / "points" / "00000" / "point.json").unlink()  # one point left to do
+    damage(folder)
+    result = runner.invoke(app, ["sweep", "--resume", str(folder), "--workers", "1"])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: " + message.format(f=folder))
