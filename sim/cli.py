@@ -87,16 +87,16 @@ def run(
         fail("--trace must be 0 or more")
     if chunk is not None and not 1 <= chunk <= 1_000_000:
         fail(f"--chunk {chunk}: must be 1 to 1,000,000 lanes")
-    check_trace(trace, min(scn.replications, chunk or CHUNK_LANES))
+    from sim.ensemble import CHUNK_LANES
     from sim.store import default_folder
 
+    check_trace(trace, min(scn.replications, chunk or CHUNK_LANES))
     folder = out or default_folder(scn.name)
     _run(scn, folder, trace, workers or os.cpu_count() or 1, chunk)
     if png:
         export_png(folder)
 
 
-CHUNK_LANES = 10_000  # sim.ensemble.CHUNK_LANES, without importing the model to parse options
 MAX_TRACE = 100  # traced lanes: each keeps every week's offers (about 250 kB on disk)
 
 
@@ -135,6 +135,7 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) 
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from sim.ensemble import CHUNK_LANES
     from sim.interrupt import stop_on_signals
     from sim.loader import ScenarioError
     from sim.run import RunFailed, resume_run, run_scenario, unfinished_scenario
