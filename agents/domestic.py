@@ -10,10 +10,11 @@ import numpy as np
 
 from sim.scenario import Actor
 from sim.scenario import Ratifier as RatifierSpec
+from sim.streams import normal
 
 
 class DomesticActor(mesa.Agent):
-    """President, ministry, ...: ideal positions and salience per issue, per lane."""
+    """President, ministry, ...: ideal position, tolerance and salience per issue, per lane."""
 
     def __init__(self, model: mesa.Model, name: str, spec: Actor, issues: list[str]) -> None:
         super().__init__(model)
@@ -22,28 +23,35 @@ class DomesticActor(mesa.Agent):
         self.role = spec.role
         self.source = spec.source
         position = np.array([spec.positions.get(i, np.nan) for i in issues])
+        tolerance = np.array([spec.tolerance.get(i, 1.0) for i in issues])
         salience = np.array([spec.salience.get(i, 0.0) for i in issues])
         self.position = np.tile(np.nan_to_num(position), (lanes, 1))
+        self.tolerance = np.tile(tolerance, (lanes, 1))
         self.salience = np.tile(salience, (lanes, 1))
         self.influence = np.full(lanes, spec.influence)
 
 
 def aggregate_mandate(
-    actors: list[DomesticActor], dropped: np.ndarray, idx: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Party ideal and issue weights in lanes `idx`: the influence x salience weighted aggregate
-    of its actors.
+    actors: list[DomesticActor], idx: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A party's ideal, tolerance and issue weights in lanes `idx`: influence x salience
+    weighted aggregates of its actors'.
 
-    Dropped issues get weight 0; the remaining weights sum to 1 in every lane.
+    Weights sum to 1 over all issues, dropped or not: an issue off the table keeps counting at
+    its fixed value, so a package's worth does not jump when the agenda changes.
     """
     pulls = [a.influence[idx, None] * a.salience[idx] for a in actors]
     pull = sum(pulls)
-    ideal = sum(w * a.position[idx] for w, a in zip(pulls, actors, strict=True))
-    ideal = np.divide(ideal, pull, out=np.zeros_like(ideal), where=pull > 0)
-    pull = np.where(dropped[idx], 0.0, pull)
+
+    def blend(values: list[np.ndarray]) -> np.ndarray:
+        mixed = sum(w * v for w, v in zip(pulls, values, strict=True))
+        return np.divide(mixed, pull, out=np.ones_like(mixed), where=pull > 0)
+
+    ideal = blend([a.position[idx] for a in actors])
+    tolerance = blend([a.tolerance[idx] for a in actors])
     total = pull.sum(axis=1, keepdims=True)
     weight = np.divide(pull, total, out=np.zeros_like(pull), where=total > 0)
-    return ideal, weight
+    return ideal, tolerance, weight
 
 
 class Ratifier(mesa.Agent):
@@ -62,7 +70,7 @@ class Ratifier(mesa.Agent):
         self.centre = np.full(lanes, spec.centre)
         self.spread = np.full(lanes, spec.spread)
         self.pivot_z = pivot_quantile(spec.members, spec.threshold)
-        self.mood = model.rng.normal(0.0, spec.mood, lanes) if spec.mood > 0 else np.zeros(lanes)
+        self.mood = np.full(lanes, spec.mood)  # std. dev. of the body's mood at the vote
 
     def win_set_bound(self, idx: np.ndarray) -> np.ndarray:
         """Lowest utility the expected body ratifies in lanes `idx` (its win-set is all above)."""
@@ -70,7 +78,9 @@ class Ratifier(mesa.Agent):
 
     def ratifies(self, utility: np.ndarray, lanes: np.ndarray) -> np.ndarray:
         """Vote of the body, mood included, on packages worth `utility` in the given lanes."""
-        return utility >= self.win_set_bound(lanes) + self.mood[lanes]
+        model = self.model
+        shock = normal(model.seed, f"mood:{self.name}", model.lane_ids[lanes])
+        return utility >= self.win_set_bound(lanes) + self.mood[lanes] * shock
 
 
 def pivot_quantile(members: int, threshold: float) -> float:

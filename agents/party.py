@@ -8,13 +8,15 @@ import numpy as np
 from agents.domestic import DomesticActor, Ratifier, aggregate_mandate
 from agents.logrolling import ConcessionPath
 from agents.tactics import faratin_target, reciprocated, rubinstein_share, trust_scaled
+from agents.tradeoff import ContractCurve
 from sim.scenario import Party as PartySpec
+from sim.streams import normal
 
 TIE = 1e-12  # utilities this close count as equal: an indifferent party accepts (Rubinstein)
 
 
 class Party(mesa.Agent):
-    """A delegation (Russia, US): mandate from domestic actors, a tactic, a reservation utility.
+    """A delegation (Russia, US): mandate from domestic actors, a tactic, a walk-away utility.
 
     Every attribute that events may change is an array with one entry per lane.
     """
@@ -35,7 +37,8 @@ class Party(mesa.Agent):
         def full(value: float) -> np.ndarray:
             return np.full(lanes, float(value))
 
-        self.reservation = full(spec.reservation)
+        self.margin = full(spec.margin)
+        self.erosion = np.zeros(lanes)  # walk-away lost to soft-deadline extensions
         self.capacity = full(spec.capacity)
         self.readiness = full(ready)
         self.beta = full(spec.tactic.beta)
@@ -46,7 +49,7 @@ class Party(mesa.Agent):
         self.elapsed = np.zeros(lanes)
         self.deadline = full(model.clock.deadline_week)
         self.window_start = np.zeros(lanes)  # where the tactic's clock starts (soft deadline)
-        self.opening = np.ones(lanes)  # utility demanded at the start of that clock
+        self.opening = np.full(lanes, np.nan)  # demand at the clock's start (NaN: the ideal's)
         self.offer = np.zeros((lanes, len(issues)))
         self.has_offer = np.zeros(lanes, dtype=bool)
         self.last_seen = np.full(lanes, np.nan)
@@ -54,41 +57,58 @@ class Party(mesa.Agent):
         self.opponent: Party = self
         self.ideal = np.zeros((lanes, len(issues)))  # mandate: set by update_mandate
         self.weight = np.zeros((lanes, len(issues)))
-        self.span = np.ones((lanes, len(issues)))
-        self.path = ConcessionPath(lanes, len(issues))  # set by update_path
+        self.tolerance = np.ones((lanes, len(issues)))
+        self.curvature = np.zeros((lanes, len(issues)))  # w / T^2 on the table, 0 off it
+        self.power = 2.0 if model.quadratic else 1.0
+        self.best = np.ones(lanes)  # utility of the party's own ideal package (dropped fixed)
+        self.no_deal = np.zeros(lanes)  # utility of the no-agreement point
+        shape = (lanes, len(issues))
+        self.path = ContractCurve(*shape) if model.quadratic else ConcessionPath(*shape)
 
     def update_mandate(self, idx: np.ndarray) -> None:
-        """Recompute ideal package, issue weights and utility spans from the domestic actors."""
-        ideal, weight = aggregate_mandate(self.actors, self.model.dropped, idx)
-        lo, hi = self.model.issue_lo, self.model.issue_hi
-        ideal = np.clip(ideal, lo, hi)
+        """Recompute ideal, tolerance and weights from the domestic actors, and what the ideal
+        package and the no-agreement point are worth with them."""
+        ideal, tolerance, weight = aggregate_mandate(self.actors, idx)
         self.ideal[idx] = ideal
+        self.tolerance[idx] = tolerance
         self.weight[idx] = weight
-        self.span[idx] = np.maximum(ideal - lo, hi - ideal)
+        model = self.model
+        self.curvature[idx] = np.where(model.dropped[idx], 0.0, weight / tolerance**2)
+        own = np.where(model.dropped[idx], model.off_table, ideal)
+        self.best[idx] = self.utility(own, idx)
+        self.no_deal[idx] = self.utility(np.broadcast_to(model.no_agreement, own.shape), idx)
 
     def update_path(self, idx: np.ndarray) -> None:
-        """Rebuild the logrolling path toward the opponent, once both mandates are current."""
-        other = self.opponent
+        """Rebuild the offer path toward the opponent (both mandates current): the contract
+        curve for quadratic values, the least-cost logrolling order for linear ones."""
+        other, live = self.opponent, ~self.model.dropped[idx]
+        if self.model.quadratic:
+            mp, mo = self.ideal[idx], other.ideal[idx]
+            self.path.update(idx, mp, self.curvature[idx], mo, other.curvature[idx])
+            return
         self.path.update(
             idx,
             self.ideal[idx],
-            self.weight[idx],
-            self.span[idx],
+            np.where(live, self.weight[idx], 0.0),
+            self.tolerance[idx],
             other.ideal[idx],
-            other.weight[idx],
-            other.span[idx],
+            np.where(live, other.weight[idx], 0.0),
+            other.tolerance[idx],
         )
 
     def utility(self, package: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Linear additive utility of packages (one row per lane in `idx`)."""
-        closeness = 1.0 - np.abs(package - self.ideal[idx]) / self.span[idx]
-        return np.einsum("li,li->l", self.weight[idx], closeness)
+        """Weighted sum over issues of 1 - (|x - ideal| / tolerance)^power (negative beyond it);
+        the weights sum to 1."""
+        gap = (package - self.ideal[idx]) / self.tolerance[idx]
+        loss = gap * gap if self.power == 2.0 else np.abs(gap)
+        return 1.0 - (self.weight[idx] * loss).sum(axis=1)  # not einsum: its FMA path varies by row
 
     def floor(self, idx: np.ndarray) -> np.ndarray:
-        """Least utility the party will take: its reservation, or its ratifier's win-set edge."""
+        """Least utility the party will take: its walk-away, or its ratifier's win-set edge."""
+        walk_away = self.no_deal[idx] + self.margin[idx] - self.erosion[idx]
         if self.anticipates:
-            return np.maximum(self.reservation[idx], self.ratifier.win_set_bound(idx))
-        return self.reservation[idx]
+            return np.maximum(walk_away, self.ratifier.win_set_bound(idx))
+        return walk_away
 
     def target(self, idx: np.ndarray, weeks_ahead: float = 0.0) -> np.ndarray:
         """Utility the tactic asks for now (or `weeks_ahead` later), trust included, no noise."""
@@ -101,6 +121,7 @@ class Party(mesa.Agent):
             (self.elapsed[idx] + weeks_ahead - start) / (self.deadline[idx] - start), 0, 1
         )
         opening = self.opening[idx]
+        opening = np.where(np.isnan(opening), self.best[idx], opening)
         aim = faratin_target(tau, floor, self.beta[idx], opening)
         return trust_scaled(aim, opening, self.model.trust[idx], self.trust_sensitivity[idx], floor)
 
@@ -113,18 +134,30 @@ class Party(mesa.Agent):
         self.last_seen[idx] = value
         return value >= self.discount[idx] * self.target(idx, weeks_ahead=1.0) - TIE
 
+    def stands_by(self, idx: np.ndarray) -> np.ndarray:
+        """Would the party still sign its standing offer? Not below its walk-away (a mandate or
+        a technical limit may have moved it since it was tabled)."""
+        return self.utility(self.offer[idx], idx) >= self.floor(idx) - TIE
+
     def propose(self, idx: np.ndarray) -> None:
         """Table a new offer: tactic target, noise, reciprocity, no retreat, logrolled to a package."""
-        floor = self.floor(idx)
-        aim = self.target(idx) + self.noise[idx] * self.model.rng.standard_normal(len(idx))
-        aim = reciprocated(
-            aim, self.opponent_gain[idx], self.reciprocity[idx], self.model.trust[idx]
-        )
-        standing = np.where(self.has_offer[idx], self.utility(self.offer[idx], idx), 1.0)
-        aim = np.clip(np.minimum(aim, standing), floor, 1.0)  # concessions are not withdrawn
-        package = self.path.package(1.0 - aim, idx)
+        model = self.model
+        floor, best = self.floor(idx), self.best[idx]
+        shock = normal(model.seed, f"noise:{self.key}", model.lane_ids[idx], model.week)
+        aim = self.target(idx) + self.noise[idx] * shock
+        aim = reciprocated(aim, self.opponent_gain[idx], self.reciprocity[idx], model.trust[idx])
+        standing = np.where(self.has_offer[idx], self.utility(self.offer[idx], idx), best)
+        aim = np.clip(np.minimum(aim, standing), floor, best)  # concessions are not withdrawn
+        package = self.tradeoff(best - aim, idx)
         self.offer[idx] = self.limit_technical(package, idx)
-        self.has_offer[idx] = True
+        self.has_offer[idx] = best >= floor - TIE  # no package beats walking away: table none
+
+    def tradeoff(self, loss: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Package best for the opponent among those that cost the party at most `loss`."""
+        model = self.model
+        package = self.path.package(loss, idx)
+        package = np.where(model.dropped[idx], model.off_table, package)
+        return np.clip(package, model.issue_lo, model.issue_hi)
 
     def limit_technical(self, package: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Technical issues move at most `capacity` of the way from the last offer; dropped are fixed."""
@@ -137,9 +170,9 @@ class Party(mesa.Agent):
 
     def pass_deadline(self, idx: np.ndarray) -> None:
         """Soft deadline reached: restart the tactic's clock from the current demand toward a
-        lower reservation over `extension_weeks` more weeks."""
+        lower walk-away over `extension_weeks` more weeks."""
         due = idx[self.elapsed[idx] >= self.deadline[idx]]
         self.opening[due] = self.target(due)  # the clock restarts from where the party stands
         self.window_start[due] = self.elapsed[due]
         self.deadline[due] = self.elapsed[due] + self.extension_weeks
-        self.reservation[due] = np.maximum(self.reservation[due] - self.verification_loss, 0.0)
+        self.erosion[due] += self.verification_loss

@@ -64,14 +64,18 @@ def run(
     resume: Annotated[
         Path | None, typer.Option(help="Finish an interrupted run in this results folder.")
     ] = None,
+    given: Annotated[
+        Path | None,
+        typer.Option(help="Observations so far (YAML): report figures conditional on them."),
+    ] = None,
 ) -> None:
     """Run a Monte Carlo ensemble of a scenario and write a results folder with report.html."""
     check_workers(workers)
     if resume is not None:
-        given = [scenario, reps, seed, set_, out, chunk, trace or None]
-        if any(g is not None for g in given):
-            fail("--resume DIR takes no scenario and no options but --workers and --png")
-        _run(None, resume, 0, workers or os.cpu_count() or 1)
+        options = [scenario, reps, seed, set_, out, chunk, trace or None]
+        if any(g is not None for g in options):
+            fail("--resume DIR takes no scenario and no options but --workers, --png and --given")
+        _run(None, resume, 0, workers or os.cpu_count() or 1, given=given)
         if png:
             export_png(resume)
         return
@@ -92,7 +96,9 @@ def run(
 
     check_trace(trace, min(scn.replications, chunk or CHUNK_LANES))
     folder = out or default_folder(scn.name)
-    _run(scn, folder, trace, workers or os.cpu_count() or 1, chunk)
+    if given is not None:
+        read_facts(given, scn)  # a bad observation file stops here, before anything is written
+    _run(scn, folder, trace, workers or os.cpu_count() or 1, chunk, given)
     if png:
         export_png(folder)
 
@@ -126,8 +132,9 @@ def export_png(folder: Path) -> None:
     typer.echo(f"figures: {len(files)} PNG files in {folder / 'figures'}")
 
 
-def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) -> None:
-    """Run `scn` into `folder` (or, with no scenario, resume the run in `folder`)."""
+def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None, given=None) -> None:
+    """Run `scn` into `folder` (or, with no scenario, resume the run in `folder`); with
+    `given` observations, report the ensemble conditioned on them."""
     if workers > 1:
         from sim.executors import start_fork_server
 
@@ -182,11 +189,14 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None) 
             fail(str(err))
         except (RunFailed, DiskError, KeyboardInterrupt) as err:
             progress.stop()
-            stopped(folder, err)
+            stopped(folder, err, given)
+    if given is not None:
+        nowcast(console, scn, folder, given, created=not resuming)
+        return
     print_headline(console, scn, summary, folder)
 
 
-def stopped(folder: Path, err: BaseException) -> None:
+def stopped(folder: Path, err: BaseException, given: Path | None = None) -> None:
     """Say what stopped a run, what was kept and how to finish it; exit 1, or 128 + signal."""
     from sim.interrupt import ignore_further_signals
     from sim.run import chunks_on_disk
@@ -205,7 +215,8 @@ def stopped(folder: Path, err: BaseException) -> None:
         typer.echo(f"interrupted: {kept}", err=True)
     else:
         typer.echo(f"error: {err}; {kept}", err=True)
-    typer.echo(f"finish with: negsim run --resume {folder}", err=True)
+    again = f" --given {given}" if given is not None else ""
+    typer.echo(f"finish with: negsim run --resume {folder}{again}", err=True)
     end(code, err)
 
 
@@ -221,6 +232,51 @@ def end(code: int, err: BaseException | None = None) -> None:
         sys.stderr.flush()
         os._exit(code)
     raise typer.Exit(code=code)
+
+
+def read_facts(path: Path, scn):
+    """A facts file (targets, observations) checked against the scenario's columns, or exit 2."""
+    from sim.calendar import Clock
+    from sim.loader import ScenarioError
+    from sim.targets import load_facts, run_columns
+
+    try:
+        return load_facts(path, run_columns(scn), Clock.from_calendar(scn.calendar))
+    except ScenarioError as err:
+        fail(str(err))
+
+
+def nowcast(console, scn, folder: Path, given: Path, created: bool) -> None:
+    """Condition the finished run in `folder` on the observations in `given` and report it.
+    When no lane meets them, one line and exit 2, and a run folder made for this is removed."""
+    import shutil
+
+    from rich.table import Table
+
+    from sim.nowcast import NoLaneMeets, condition, write_nowcast
+    from sim.report import headline_rows
+
+    facts = read_facts(given, scn)
+    try:
+        result = condition(folder, scn, facts, str(given))
+    except NoLaneMeets as err:
+        if created:
+            shutil.rmtree(folder)
+        fail(str(err))
+    write_nowcast(folder, scn, result, given.read_text(encoding="utf-8"))
+    lanes = len(result.kept)
+    table = Table(title=f"{scn.name} given {facts.name}: {result.ess:,} of {lanes:,} lanes kept")
+    for column in ("measure", "given the observations (95% interval)", "before them"):
+        table.add_column(column)
+    for label, share in result.shares:
+        table.add_row(f"lanes meeting: {label}", f"{share:.1%}", "")
+    table.add_row("effective sample size", f"{result.ess:,}", f"{lanes:,}")
+    table.add_section()
+    before = dict(headline_rows(json.loads((folder / "summary.json").read_text()), scn))
+    for label, text in headline_rows(result.summary, scn):
+        table.add_row(label, text, before.get(label, "-"))
+    console.print(table)
+    console.print(f"results: {folder}  nowcast: {folder / 'nowcast.html'}")
 
 
 def print_headline(console, scn, summary: dict, folder: Path) -> None:
@@ -355,7 +411,7 @@ def _sweep(folder: Path, workers: int, scheduler: str | None, plan=None) -> None
 
     from sim.executors import SchedulerLost, open_pool, stop_now
     from sim.interrupt import ignore_further_signals, stop_on_signals
-    from sim.store import DiskError, owned
+    from sim.store import DiskError, new_folder, owned
     from sim.sweep import PointsFailed, lay_out_sweep, remaining, run_sweep
 
     console = Console()
@@ -374,9 +430,9 @@ def _sweep(folder: Path, workers: int, scheduler: str | None, plan=None) -> None
         Progress(*columns, console=console) as progress,
     ):
         try:
-            if plan is not None:
-                lay_out_sweep(plan, folder, sys.argv)
-            with owned(folder):
+            with new_folder(folder) if plan is not None else owned(folder):
+                if plan is not None:
+                    lay_out_sweep(plan, folder, sys.argv)
                 points, lanes, _ = remaining(folder)
                 point_bar = progress.add_task("points      ", total=points)
                 lane_bar = progress.add_task("replications", total=lanes)
@@ -508,6 +564,293 @@ def compare(
     write_comparison_report(folder, entries, figures)
     console.print(terminal_table(figures, entries))
     console.print(f"results: {folder}  report: {folder / 'comparison.html'}")
+
+
+@app.command()
+def explain(
+    source: Annotated[
+        Path | None, typer.Argument(help="Scenario YAML or a finished results folder.")
+    ] = None,
+    reps: Annotated[int | None, typer.Option(help="Replications per run.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed, the same in every run.")] = None,
+    set_: SetOption = None,
+    out: Annotated[Path | None, typer.Option(help="Explain folder (default: results/...).")] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="Finish an interrupted explain in this folder.")
+    ] = None,
+    workers: WorkersOption = 0,
+) -> None:
+    """Rank what decides the talks: each event on vs off, each uncertain input 10th vs 90th
+    percentile, same-seed paired runs; write explain.parquet and explain.html."""
+    from rich.console import Console
+
+    from sim.explain import ExplainError, start_explain
+    from sim.store import StoreError, default_folder
+
+    try:
+        if resume is None:
+            if source is None:
+                fail("give a scenario file or a results folder, or --resume FOLDER")
+            overrides = list(set_ or [])
+            overrides += [(f"--reps {reps}", f"replications={reps}")] if reps is not None else []
+            overrides += [(f"--seed {seed}", f"seed={seed}")] if seed is not None else []
+            scn = load(_scenario_file(source), overrides)
+            folder = out or default_folder(f"explain-{scn.name}")
+            start_explain(scn, folder, command=sys.argv)
+        else:
+            if source is not None or out is not None:
+                fail("--resume FOLDER takes no scenario and no --out")
+            folder = resume
+        _explain(Console(), folder, workers or os.cpu_count() or 1)
+    except (ExplainError, StoreError) as err:
+        fail(str(err))
+
+
+def _explain(console, folder: Path, workers: int) -> None:
+    """Simulate the missing runs of an explain folder with a progress bar; report; print."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from sim.explain import arms_left, explain_scenario, finish, run_explain
+    from sim.explain_report import terminal_table, write_explain_report
+
+    scn = explain_scenario(folder)
+    columns = [TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(
+            f"explaining {scn.name}", total=arms_left(folder) * scn.replications
+        )
+        try:
+            table = run_explain(folder, workers, lambda lanes: progress.advance(task, lanes))
+        except KeyboardInterrupt:
+            progress.stop()
+            typer.echo(f"interrupted; finish with: negsim explain --resume {folder}", err=True)
+            raise typer.Exit(code=130) from None
+    write_explain_report(folder, scn, table)
+    finish(folder)
+    console.print(terminal_table(table, scn))
+    console.print(f"results: {folder}  report: {folder / 'explain.html'}")
+
+
+def _scenario_file(source: Path) -> Path:
+    """A scenario file as given, or the resolved scenario.yaml of a results folder."""
+    if source.is_dir():
+        if not (source / "scenario.yaml").is_file():
+            fail(f"{source}: not a results folder (no scenario.yaml)")
+        return source / "scenario.yaml"
+    return source
+
+
+@app.command()
+def discover(
+    source: Annotated[Path, typer.Argument(help="A finished run or sweep folder.")],
+    outcome: Annotated[
+        str, typer.Option(help="Yes/no outcome per lane, e.g. p_agree_before_deadline.")
+    ] = "p_agree_before_deadline",
+    density: Annotated[
+        float | None,
+        typer.Option(help="Density the chosen box must reach (default: halfway to 100%)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Discover folder (default: results/...).")
+    ] = None,
+) -> None:
+    """Find the conditions under which an outcome holds: PRIM box, CART tree, feature scores;
+    write discover.parquet and discover.html."""
+    from rich.console import Console
+
+    from sim.discover import DiscoverError, discover, finish, start_discover, write_results
+    from sim.discover_report import headline, write_discover_report
+    from sim.store import StoreError, default_folder
+
+    console = Console()
+    try:
+        with console.status(f"discovering when {outcome} holds in {source}"):
+            found = discover(source, outcome, density)
+        name = found.cases.scenario.name
+        folder = out or default_folder(f"discover-{name}")
+        start_discover(folder, source, outcome, sys.argv)
+    except (DiscoverError, StoreError) as err:
+        fail(str(err))
+    write_results(folder, found)
+    write_discover_report(folder, found, source)
+    finish(folder)
+    for label, text in headline(found):
+        console.print(f"[bold]{label}[/]: {text}")
+    top = ", ".join(f"{r.label} {r.score:.2f}" for r in found.scores.head(3).itertuples())
+    console.print(f"[bold]feature scores (extra trees)[/]: {top}")
+    console.print(f"results: {folder}  report: {folder / 'discover.html'}")
+
+
+@app.command()
+def story(
+    folder: Annotated[Path, typer.Argument(help="A finished results folder of negsim run.")],
+    lane: Annotated[int, typer.Option(help="The lane (replication) to tell.")] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="HTML page (default: FOLDER/story-lane-K.html).")
+    ] = None,
+) -> None:
+    """Tell why one lane ended as it did: offers, events, concessions, signature and votes."""
+    from rich.console import Console
+
+    from sim.store import StoreError
+    from sim.story import StoryError, lane_story
+    from sim.story_report import write_story_report
+
+    try:
+        found = lane_story(folder, lane)
+    except (StoryError, StoreError) as err:
+        fail(str(err))
+    page = write_story_report(out or folder / f"story-lane-{lane}.html", found)
+    console = Console()
+    for sentence in found.sentences:
+        console.print(sentence)
+    console.print(f"offers from {found.source}; page: {page}")
+
+
+@app.command()
+def calibrate(
+    scenario: Annotated[
+        Path | None, typer.Argument(help="Scenario YAML with uncertain inputs.")
+    ] = None,
+    targets: Annotated[
+        Path | None, typer.Option(help="Target facts (YAML) the outcomes should meet.")
+    ] = None,
+    posterior: Annotated[int, typer.Option(help="Posterior draws wanted.")] = 1000,
+    max_lanes: Annotated[
+        int, typer.Option(help="Most lanes the calibration may simulate.")
+    ] = 200_000,
+    batch: Annotated[
+        int, typer.Option(help="Lanes per batch (the unit saved and resumed).")
+    ] = 2000,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: the scenario's).")] = None,
+    set_: SetOption = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Calibration folder (default: results/calibrate-...).")
+    ] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="Finish an interrupted calibration in this folder.")
+    ] = None,
+    workers: WorkersOption = 0,
+) -> None:
+    """Fit the scenario's uncertain inputs to target facts by ABC; write calibrate.html."""
+    from sim.calibrate import CalibrationError, Settings, start
+    from sim.store import StoreError, default_folder, read_manifest
+
+    try:
+        if resume is not None:
+            if scenario is not None or targets is not None:
+                fail("--resume DIR takes no scenario and no --targets")
+            manifest = read_manifest(resume)
+            if manifest.get("kind") != "calibration":
+                fail(f"{resume}: not a calibration folder (its manifest has no kind: calibration)")
+            folder, settings, seed = resume, Settings(**manifest["settings"]), manifest["seed"]
+            scn = load(folder / "scenario.yaml")
+            targets = folder / "targets.yaml"
+        else:
+            if scenario is None or targets is None:
+                fail("give a scenario file and --targets FILE, or --resume DIR")
+            scn = load(scenario, list(set_ or []))
+            settings = Settings(posterior=posterior, batch=batch, max_lanes=max_lanes)
+            settings.check()
+            seed = scn.seed if seed is None else seed
+            folder = out or default_folder(f"calibrate-{scn.name}")
+        facts = read_facts(targets, scn)
+        if resume is None:
+            start(folder, scn, targets.read_text(encoding="utf-8"), settings, seed, sys.argv)
+        _calibrate(scn, facts, folder, settings, seed, workers or os.cpu_count() or 1)
+    except (CalibrationError, StoreError) as err:
+        fail(str(err))
+
+
+def _calibrate(scn, facts, folder: Path, settings, seed: int, workers: int) -> None:
+    """Run the calibration with a progress bar over its lane budget; Ctrl-C keeps batches."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from sim.calibrate import Calibration, finish
+    from sim.executors import open_pool
+
+    console = Console()
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} lanes"),
+        TimeElapsedColumn(),
+    ]
+    with open_pool(workers) as pool, Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("generation 0", total=settings.max_lanes)
+
+        def advance(info: dict) -> None:
+            text = f"generation {info['generation']} (tolerance {info['epsilon']:.3g}): "
+            text += f"{min(info['accepted'], info['needed']):,}/{info['needed']:,} accepted"
+            bar.update(task, completed=info["lanes"], description=text)
+
+        calibration = Calibration(
+            scn, facts, folder, settings, seed, pool.executor, pool.slots, advance
+        )
+        try:
+            manifest = finish(calibration, sys.argv)
+        except KeyboardInterrupt as err:
+            bar.stop()
+            typer.echo(f"interrupted: finished batches kept in {folder}", err=True)
+            typer.echo(f"finish with: negsim calibrate --resume {folder}", err=True)
+            raise typer.Exit(code=128 + getattr(err, "signum", 2)) from None
+    method = {"rejection": "rejection ABC", "smc": "ABC-SMC"}[manifest["method"]]
+    console.print(
+        f"{method}: {manifest['posterior_size']:,} posterior draws (effective "
+        f"{manifest['posterior_ess']:,.0f}) from {manifest['lanes_simulated']:,} lanes "
+        f"in {manifest['seconds']:.1f} s"
+    )
+    if manifest["posterior_size"] < settings.posterior:
+        console.print(
+            f"[bold yellow]fewer draws than the {settings.posterior:,} asked: the lane budget "
+            "(--max-lanes) ran out[/]"
+        )
+    if not manifest["reached_targets"]:
+        console.print(
+            f"[bold yellow]the targets were not reached within --max-lanes; the posterior is at "
+            f"tolerance {manifest['final_epsilon']:.3g}[/]"
+        )
+    console.print(f"results: {folder}  report: {folder / 'calibrate.html'}")
+    console.print(f"calibrated scenario: {folder / 'calibrated.yaml'}")
+
+
+@app.command()
+def score(
+    folders: Annotated[list[Path], typer.Argument(help="Finished results folders of negsim run.")],
+    observed: Annotated[Path, typer.Option(help="Observed outcomes (a facts YAML file).")],
+) -> None:
+    """Score runs' forecasts against observed outcomes: Brier, log score, CRPS (lower is better)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from sim.loader import ScenarioError
+    from sim.score import means, score_folder
+    from sim.store import StoreError
+
+    try:
+        runs = [score_folder(folder, observed) for folder in folders]
+    except (ScenarioError, StoreError) as err:
+        fail(str(err))
+    console = Console()
+    for run in runs:
+        table = Table(title=f"{run.folder} ({run.scenario}, {run.lanes})")
+        for column in ("observed", "P(forecast)", "Brier", "log score", "CRPS"):
+            table.add_column(column)
+        for s in run.scores:
+            shown = "-" if s.crps is None else f"{s.crps:.4g} {s.unit}".strip()
+            brier, log = ("-", "-") if s.brier is None else (f"{s.brier:.4f}", f"{s.log:.4f}")
+            table.add_row(s.fact, f"{s.probability:.1%}", brier, log, shown)
+        console.print(table)
+    ranking = Table(title=f"ranked by mean log score against {observed} (lower is better)")
+    for column in ("run", "scenario", "mean Brier", "mean log score"):
+        ranking.add_column(column)
+    for run in sorted(runs, key=lambda r: means(r.scores)["log"]):
+        total = means(run.scores)
+        ranking.add_row(
+            str(run.folder), run.scenario, f"{total['brier']:.4f}", f"{total['log']:.4f}"
+        )
+    console.print(ranking)
 
 
 def main() -> None:

@@ -13,11 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import ValidationError
 
 from sim import store
 from sim.calendar import Clock
-from sim.loader import load_scenario
+from sim.loader import ScenarioError, build, load_scenario
 from sim.outcomes import Z95, mean_interval, wilson
 from sim.scenario import Scenario
 
@@ -68,9 +67,9 @@ def read_folder(folder: Path, name: str | None = None) -> Entry:
     resolved = yaml.safe_load((folder / "scenario.yaml").read_text())
     resolved.pop("extends", None)  # already merged; the parent need not sit beside the results
     try:
-        scenario = Scenario.model_validate(resolved)
-    except ValidationError as err:
-        raise CompareError(f"{folder}/scenario.yaml: {err.errors()[0]['msg']}") from None
+        scenario = build(resolved, {}, {}, f"{folder}/scenario.yaml")
+    except ScenarioError as err:
+        raise CompareError(str(err)) from None
     runs = pd.read_parquet(folder / "runs.parquet")
     timeline = pd.read_parquet(folder / "timeline.parquet", columns=["date", "p_agreed"])
     return Entry(name or scenario.name, folder, scenario, runs, timeline)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 
-import numpy as np
-
 from sim.executors import local_pool
 from sim.model import ChunkResult, NegotiationModel
 from sim.scenario import Scenario
@@ -20,14 +18,18 @@ def chunk_sizes(replications: int, chunk: int = CHUNK_LANES) -> list[int]:
     return [chunk] * full + ([rest] if rest else [])
 
 
-def chunk_seed(seed: int, index: int) -> np.random.SeedSequence:
-    """Seed of chunk `index`: the `index`-th child of SeedSequence(seed), independent of workers."""
-    return np.random.SeedSequence(seed, spawn_key=(index,))
-
-
-def run_chunk(scenario: Scenario, index: int, lanes: int, seed: int, trace: int = 0) -> ChunkResult:
-    """Run one chunk of lanes to the horizon (a top-level function, so processes can pickle it)."""
-    model = NegotiationModel(scenario, lanes, chunk_seed(seed, index), trace if index == 0 else 0)
+def run_chunk(
+    scenario: Scenario,
+    index: int,
+    lanes: int,
+    seed: int,
+    trace: int = 0,
+    chunk: int = CHUNK_LANES,
+) -> ChunkResult:
+    """Run chunk `index` (lanes index*chunk onward) to the horizon; a top-level function, so
+    processes can pickle it. Draws depend on global lane numbers, never on the chunking."""
+    first = index * chunk
+    model = NegotiationModel(scenario, lanes, seed, trace if index == 0 else 0, first_lane=first)
     return model.run()
 
 
@@ -53,11 +55,11 @@ def run_chunks(
     todo = [i for i in range(len(sizes)) if not skip(i)]
     if executor is None:
         for i in todo:
-            yield i, run_chunk(scenario, i, sizes[i], seed, trace)
+            yield i, run_chunk(scenario, i, sizes[i], seed, trace, chunk)
         return
     pending: dict[int, Future] = {}
     queue = iter(todo)
     for i in todo:
         while len(pending) < window and (nxt := next(queue, None)) is not None:
-            pending[nxt] = executor.submit(run_chunk, scenario, nxt, sizes[nxt], seed, trace)
+            pending[nxt] = executor.submit(run_chunk, scenario, nxt, sizes[nxt], seed, trace, chunk)
         yield i, pending.pop(i).result()

@@ -9,11 +9,14 @@ import numpy as np
 
 from sim.calendar import Clock
 from sim.scenario import Effect, Event, Scenario
+from sim.streams import uniform
 
 # Bounds that keep a changed value meaningful, by the last part of its target path.
 BOUNDS = {
     "trust": (0.0, 1.0),
-    "reservation": (0.0, 1.0),
+    "margin": (-2.0, 2.0),
+    "tolerance": (1e-9, np.inf),
+    "mood": (0.0, 1.0),
     "capacity": (1e-6, 1.0),
     "beta": (1e-3, 100.0),
     "noise": (0.0, 0.5),
@@ -59,12 +62,16 @@ def compile_events(scenario: Scenario, clock: Clock) -> list[Trigger]:
 
 
 def fire(model, week: int) -> None:
-    """Draw every due event in every active lane; apply effects where it fires; log firings."""
+    """Draw every due event in every lane; apply effects where it fires; log firings.
+
+    The draw of event e in week w of lane l depends on (seed, e, l, w) alone (common random
+    numbers), so an event fires in the same weeks in every scenario that leaves it unchanged.
+    """
     for e, trig in enumerate(model.triggers):
         if not trig.due(week):
             continue
-        draw = model.rng.random(model.lanes)
-        fires = model.active & (draw < trig.chance)
+        draw = uniform(model.seed, f"event:{trig.name}", model.lane_ids, week)
+        fires = draw < model.chance[:, e]  # in every lane: the world goes on after a signature
         if not trig.repeat:
             fires &= model.fired_week[:, e] < 0
         idx = np.flatnonzero(fires)
@@ -74,10 +81,10 @@ def fire(model, week: int) -> None:
             model.fired_week[idx, e] < 0, week, model.fired_week[idx, e]
         )
         model.fired_count[idx, e] += 1
-        for effect in trig.effects:
-            apply(model, effect, idx)
+        for k, effect in enumerate(trig.effects):
+            apply(model, effect, idx, model.effect_values.get((e, k)))
             if moves_mandate(effect):
-                model.mandate_stale[idx] = True
+                model.mandate_stale[idx] |= model.active[idx]  # signed lanes bargain no more
 
 
 def moves_mandate(effect: Effect) -> bool:
@@ -85,19 +92,22 @@ def moves_mandate(effect: Effect) -> bool:
     return effect.op == "drop" or ".actors." in effect.target
 
 
-def apply(model, effect: Effect, idx: np.ndarray) -> None:
-    """Apply one effect in lanes `idx`: set, add, scale a value, or drop an issue."""
+def apply(model, effect: Effect, idx: np.ndarray, per_lane: np.ndarray | None = None) -> None:
+    """Apply one effect in lanes `idx`: set, add, scale a value, or drop an issue.
+
+    `per_lane` holds the effect's value drawn per lane when it is an uncertain input.
+    """
     parts = effect.target.split(".")
     if effect.op == "drop":
         model.dropped[idx, model.issue_names.index(parts[1])] = True
         return
-    array, column, bounds = _resolve(model, parts)
+    array, column, bounds = resolve(model, parts)
     where = (idx,) if column is None else (idx, column)
-    value = effect.value
+    value = effect.value if per_lane is None else per_lane[idx]
     if isinstance(value, date):
         value = model.clock.week(value)
     if effect.op == "set":
-        new = np.full(idx.size, float(value))
+        new = np.broadcast_to(np.asarray(value, dtype=float), (idx.size,))
     elif effect.op == "add":
         new = array[where] + value
     else:
@@ -105,7 +115,7 @@ def apply(model, effect: Effect, idx: np.ndarray) -> None:
     array[where] = np.clip(new, *bounds)
 
 
-def _resolve(model, parts: list[str]) -> tuple[np.ndarray, int | None, tuple[float, float]]:
+def resolve(model, parts: list[str]) -> tuple[np.ndarray, int | None, tuple[float, float]]:
     """Array, issue column and bounds behind a dotted target path (validated by the schema)."""
     if parts == ["trust"]:
         return model.trust, None, BOUNDS["trust"]
@@ -122,6 +132,6 @@ def _resolve(model, parts: list[str]) -> tuple[np.ndarray, int | None, tuple[flo
     if rest[2] == "influence":
         return actor.influence, None, BOUNDS["influence"]
     column = model.issue_names.index(rest[3])
-    if rest[2] == "salience":
-        return actor.salience, column, BOUNDS["salience"]
+    if rest[2] in ("salience", "tolerance"):
+        return getattr(actor, rest[2]), column, BOUNDS[rest[2]]
     return actor.position, column, (model.issue_lo[column], model.issue_hi[column])

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import copy
+import math
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Any, TypeVar, get_args, get_origin
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from sim.inputs import Distribution, DistributionError, is_input_path, looks_like
 from sim.scenario import PathError, Scenario, did_you_mean
 
 MAX_FILE_BYTES = 2_000_000
 MAX_VALUES = 100_000  # keys and items once aliases are expanded: stops "billion laughs" files
 Location = tuple[str, int | None]  # (file, line)
+M = TypeVar("M", bound=BaseModel)
 Override = str | tuple[str, str]  # "key.path=value", or (how the user wrote it, "key.path=value")
 PLAIN_YAML = {  # PyYAML's parser words -> what the user should look at
     "expected <block end>, but found": "indentation does not line up with the lines above",
@@ -48,12 +53,142 @@ def load_scenario(path: str | Path, overrides: Iterable[Override] = ()) -> Scena
             raise ScenarioError(shown + str(err).removeprefix(f"--set {item}")) from None
         set_paths[key] = shown
     _check_size(data, str(path))
+    return build(data, lines, set_paths, str(path))
+
+
+def build(data: dict, lines: dict, set_paths: dict, source: str) -> Scenario:
+    """Validate a merged document: distributions are checked at both ends of their support,
+    and the scenario carries them as uncertain inputs."""
+    centred, found = split_inputs(data, lines, set_paths, source)
+    scenario = _validate(centred, lines, set_paths, source)  # unknown keys are told first
+    for dotted in found:
+        if not is_input_path(dotted):
+            where = _where(tuple(dotted.split(".")), lines, set_paths, source)
+            raise ScenarioError(
+                f"{where}: {dotted}: cannot be a distribution: the model holds this value once, "
+                "not per replication"
+            )
+    inputs = bound_inputs(scenario, found)
+    for end, pick in (("low", 0), ("high", 1)):
+        ends = {k: d.support()[pick] for k, d in inputs.items()}
+        if ends:
+            note = f" (the {end} end of its distribution)"
+            _validate(with_values(data, ends), lines, set_paths, source, note)
+    centred = with_values(data, {k: d.centre() for k, d in inputs.items()})
+    return _validate(centred, lines, set_paths, source).with_inputs(inputs)
+
+
+def load_model(path: str | Path, model: type[M]) -> tuple[M, dict]:
+    """Read a YAML file other than a scenario (targets, observations) into `model`, with the
+    same one-line errors; return it with the line of every key, for later checks to cite."""
+    path = Path(path)
+    data, lines = _read_yaml(path)
+    try:
+        return model.model_validate(data), lines
+    except ValidationError as err:
+        raise ScenarioError(_explain(err, lines, {}, str(path), model)) from None
+
+
+def document(scenario: Scenario) -> dict:
+    """The scenario as a plain document (`extends:` merged, defaults filled, distributions
+    written back where they stood): `build` turns it into the same scenario again."""
+    resolved = scenario.model_dump(mode="json", exclude_none=True, exclude={"extends"})
+    return with_values(resolved, {path: d.as_yaml() for path, d in scenario.inputs.items()})
+
+
+def split_inputs(
+    data: dict, lines: dict | None = None, set_paths: dict | None = None, source: str = ""
+) -> tuple[dict, dict[str, Distribution]]:
+    """The document with each distribution replaced by its median, and the distributions."""
+    found = _find_inputs(data, (), lines or {}, set_paths or {}, source)
+    return with_values(data, {k: d.centre() for k, d in found.items()}), found
+
+
+def bound_inputs(scenario: Scenario, found: dict[str, Distribution]) -> dict[str, Distribution]:
+    """Each distribution told the bounds of the field it stands in (normal draws keep to them)."""
+    return {k: d.bounded(*_field_bounds(scenario, k)) for k, d in found.items()}
+
+
+def _validate(data: dict, lines: dict, set_paths: dict, path: str, note: str = "") -> Scenario:
+    """Validate a document, turning the first error into one ScenarioError line."""
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(_explain(err, lines, set_paths, str(path))) from None
+        raise ScenarioError(_explain(err, lines, set_paths, path) + note) from None
     except RecursionError:
         raise ScenarioError(f"{path}: values nested too deeply") from None
+
+
+def _find_inputs(
+    node: Any, prefix: tuple[str, ...], lines: dict, set_paths: dict, file: str
+) -> dict[str, Distribution]:
+    """Every value written as a distribution, by dotted path; misplaced ones are errors."""
+    found: dict[str, Distribution] = {}
+    if looks_like(node):
+        dotted = _dotted(prefix)
+        try:
+            found[dotted] = Distribution.parse(node)
+        except DistributionError as err:
+            raise ScenarioError(
+                f"{_where(prefix, lines, set_paths, file)}: {dotted}: {err}"
+            ) from None
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            found |= _find_inputs(value, (*prefix, str(key)), lines, set_paths, file)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found |= _find_inputs(value, (*prefix, str(i)), lines, set_paths, file)
+    return found
+
+
+def _where(prefix: tuple[str, ...], lines: dict, set_paths: dict, file: str) -> str:
+    """The option that set a path, else the file and line that hold it."""
+    for key, shown in set_paths.items():
+        if prefix[: len(key)] == key:
+            return shown
+    return _locate(prefix, lines, file)
+
+
+def with_values(data: dict, values: dict[str, float]) -> dict:
+    """A copy of the document with the value at each dotted path replaced."""
+    out = copy.deepcopy(data) if values else data
+    for dotted, value in values.items():
+        *parents, last = dotted.split(".")
+        node: Any = out
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        node[int(last) if isinstance(node, list) else last] = value
+    return out
+
+
+def _field_bounds(scenario: Scenario, dotted: str) -> tuple[float, float]:
+    """Bounds of the field at a dotted path: the schema's ge/le, or the issue's range."""
+    parts = dotted.split(".")
+    if len(parts) == 6 and parts[4] == "positions":
+        issue = scenario.issues[parts[5]]
+        return issue.min, issue.max
+    lo, hi = -math.inf, math.inf
+    model: Any = Scenario
+    info = None
+    for part in parts:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            info = model.model_fields.get(part)
+            if info is None:
+                break
+            model = _unwrap(info.annotation)
+        elif get_origin(model) in (dict, list, tuple):
+            model = get_args(model)[-1]
+            info = None
+            for meta in getattr(model, "__metadata__", ()):
+                info = getattr(meta, "metadata", None) and meta
+        else:
+            break
+    for meta in getattr(info, "metadata", None) or []:
+        if hasattr(meta, "gt"):
+            lo = max(lo, float(np.nextafter(meta.gt, math.inf)))
+        lo = max(lo, float(getattr(meta, "ge", -math.inf)))
+        hi = min(hi, float(getattr(meta, "le", getattr(meta, "lt", math.inf))))
+    return lo, hi
 
 
 def parse_override(item: str) -> tuple[tuple[str, ...], Any]:
@@ -211,7 +346,9 @@ def _merge(base: Any, over: Any) -> Any:
     return over
 
 
-def _explain(err: ValidationError, lines: dict, set_paths: dict, file: str) -> str:
+def _explain(
+    err: ValidationError, lines: dict, set_paths: dict, file: str, root: type = Scenario
+) -> str:
     """Turn the first pydantic error into 'file:line: key.path: message'.
 
     An unknown key goes first: a misspelt key also makes the real one 'missing'.
@@ -223,7 +360,7 @@ def _explain(err: ValidationError, lines: dict, set_paths: dict, file: str) -> s
     if isinstance(cause, PathError):
         loc, msg = (*loc, *cause.path), str(cause)
     else:
-        msg = _message(first, loc)
+        msg = _message(first, loc, root)
     for key, shown in set_paths.items():
         if tuple(map(str, loc[: len(key)])) == key:
             return f"{shown}: {_dotted(loc)}: {msg}"
@@ -231,11 +368,11 @@ def _explain(err: ValidationError, lines: dict, set_paths: dict, file: str) -> s
     return f"{where}: {_dotted(loc)}: {msg}" if loc else f"{where}: {msg}"
 
 
-def _message(error: dict, loc: tuple) -> str:
+def _message(error: dict, loc: tuple, root: type = Scenario) -> str:
     """The pydantic message, shortened, with the offending value where it is small."""
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "unknown key" + did_you_mean(str(loc[-1]), _fields_at(loc[:-1]))
+        return "unknown key" + did_you_mean(str(loc[-1]), _fields_at(loc[:-1], root))
     if kind == "missing":
         return "required key is missing"
     text = error["msg"]
@@ -259,9 +396,9 @@ def _locate(loc: tuple, lines: dict, file: str) -> str:
     return file
 
 
-def _fields_at(loc: tuple) -> list[str]:
+def _fields_at(loc: tuple, root: type = Scenario) -> list[str]:
     """Names of the fields allowed at a location, for 'did you mean'."""
-    model: Any = Scenario
+    model: Any = root
     for part in loc:
         if isinstance(model, type) and issubclass(model, BaseModel):
             field = model.model_fields.get(str(part))

@@ -9,8 +9,9 @@ import numpy as np
 
 from agents.party import Party
 from sim.calendar import Clock
-from sim.events import compile_events, fire
+from sim.events import compile_events, fire, resolve
 from sim.scenario import Scenario
+from sim.streams import uniform
 
 OFFER_BINS = 50  # resolution of the weekly offer histograms behind the report's bands
 
@@ -33,22 +34,36 @@ class NegotiationModel(mesa.Model):
     """
 
     def __init__(
-        self, scenario: Scenario, lanes: int, seed: np.random.SeedSequence, trace: int = 0
+        self,
+        scenario: Scenario,
+        lanes: int,
+        seed: int,
+        trace: int = 0,
+        first_lane: int = 0,
+        inputs: dict[str, np.ndarray] | None = None,
     ) -> None:
+        """`inputs` gives each uncertain input's value per lane instead of drawing it (ABC-SMC
+        proposes them); the other draws stay keyed by (seed, purpose, lane, week)."""
         super().__init__(rng=seed)
         self.scenario = scenario
         self.lanes = lanes
+        self.seed = int(seed)
+        self.lane_ids = np.arange(first_lane, first_lane + lanes, dtype=np.uint64)
         self.clock = Clock.from_calendar(scenario.calendar)
         self.issue_names = scenario.issue_names()
         issues = [scenario.issues[i] for i in self.issue_names]
         self.issue_lo = np.array([i.min for i in issues])
         self.issue_hi = np.array([i.max for i in issues])
         self.technical = np.array([i.technical for i in issues])
-        self.off_table = np.array([i.dropped_value for i in issues])
+        self.quadratic = all(i.shape == "quadratic" for i in issues)
+        self.off_table = np.array([scenario.off_table(i) for i in self.issue_names])
+        self.no_agreement = np.array([scenario.no_agreement[i] for i in self.issue_names])
         self.dropped = np.zeros((lanes, len(issues)), dtype=bool)
         self.trust = np.full(lanes, scenario.trust)
         self.active = np.ones(lanes, dtype=bool)
         self.triggers = compile_events(scenario, self.clock)
+        self.chance = np.tile([t.chance for t in self.triggers], (lanes, 1)).reshape(lanes, -1)
+        self.effect_values: dict[tuple[int, int], np.ndarray] = {}
         self.fired_week = np.full((lanes, len(self.triggers)), -1, dtype=np.int32)
         self.fired_count = np.zeros((lanes, len(self.triggers)), dtype=np.int32)
         self.mandate_stale = np.zeros(lanes, dtype=bool)  # lanes whose actors or agenda changed
@@ -56,9 +71,32 @@ class NegotiationModel(mesa.Model):
         self.party = {p.key: p for p in self.order}
         first, second = self.order
         first.opponent, second.opponent = second, first
+        self.drawn = self._draw_inputs(inputs or {})
         self._update_mandates(np.arange(lanes))
         self.week = 0
         self._init_outcomes(trace)
+
+    def _draw_inputs(self, given: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Draw every uncertain input once per lane (common random numbers), unless `given`
+        holds its values, and set it."""
+        drawn = {}
+        names = [t.name for t in self.triggers]
+        for path, dist in self.scenario.inputs.items():
+            values = given.get(path)
+            if values is None:
+                values = dist.quantile(uniform(self.seed, f"input:{path}", self.lane_ids))
+            parts = path.split(".")
+            if parts[0] == "events":
+                e = names.index(parts[1])
+                if parts[2] == "effects":
+                    self.effect_values[(e, int(parts[3]))] = values
+                else:
+                    self.chance[:, e] = values
+            else:
+                array, column, _ = resolve(self, parts)
+                array[(slice(None),) if column is None else (slice(None), column)] = values
+            drawn[path] = values
+        return drawn
 
     def _init_outcomes(self, trace: int) -> None:
         lanes, n_issues, weeks = self.lanes, len(self.issue_names), self.clock.weeks
@@ -93,7 +131,7 @@ class NegotiationModel(mesa.Model):
         for party in self.order:
             party.elapsed += 1.0
         self.week += 1
-        self.running = self.week < self.clock.weeks and bool(self.active.any())
+        self.running = self.week < self.clock.weeks  # to the horizon: events go on after signature
 
     def _update_mandates(self, idx: np.ndarray) -> None:
         """Both mandates from the domestic actors in lanes `idx`, then both logrolling paths."""
@@ -120,6 +158,7 @@ class NegotiationModel(mesa.Model):
             answering = np.flatnonzero(ready & party.opponent.has_offer)
             if answering.size:
                 yes = answering[party.accepts(answering)]
+                yes = yes[party.opponent.stands_by(yes)]
                 self._sign(yes, party.opponent.offer[yes], week)
             proposing = np.flatnonzero(ready & self.active)
             if proposing.size:
@@ -188,4 +227,6 @@ class NegotiationModel(mesa.Model):
         for e, trig in enumerate(self.triggers):
             runs[f"event_{trig.name}_week"] = self.fired_week[:, e]
             runs[f"event_{trig.name}_count"] = self.fired_count[:, e]
+        for path, values in self.drawn.items():
+            runs[f"input.{path}"] = values
         return ChunkResult(runs, self.agreements, self.offer_hist, self.trace)

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from agents.logrolling import logroll
 from sim.calendar import Clock
 from sim.model import OFFER_BINS, ChunkResult, NegotiationModel
 from sim.scenario import Scenario
@@ -32,21 +31,22 @@ def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float, f
 
 
 def opening_frontier(scenario: Scenario, points: int = 201) -> np.ndarray:
-    """Pareto frontier (utility of first party, of second) of the opening mandates, no events."""
-    model = NegotiationModel(scenario, 1, np.random.SeedSequence(0))
+    """Pareto frontier (utility of first party, of second) of the opening mandates, no events:
+    the first party's trade-off offers from its ideal to the second party's."""
+    model = NegotiationModel(scenario, 1, scenario.seed)
     first, second = model.order
     idx = np.zeros(points, dtype=int)
-    concession = np.linspace(0.0, 1.0, points)
-    package = logroll(
-        concession,
-        first.ideal[idx],
-        first.weight[idx],
-        first.span[idx],
-        second.ideal[idx],
-        second.weight[idx],
-        second.span[idx],
-    )
+    package = second.ideal[idx]
+    full = first.best[0] - first.utility(package[:1], idx[:1])[0]
+    loss = np.linspace(0.0, max(float(full), 0.0), points)
+    package = first.tradeoff(loss, idx)
     return np.column_stack([first.utility(package, idx), second.utility(package, idx)])
+
+
+def walk_aways(scenario: Scenario) -> list[float]:
+    """Each party's opening walk-away (no-agreement utility plus margin), first mover first."""
+    model = NegotiationModel(scenario, 1, scenario.seed)
+    return [float(p.no_deal[0] + p.margin[0]) for p in model.order]
 
 
 def nash_point(frontier: np.ndarray, d1: float, d2: float) -> tuple[float, float]:

@@ -16,7 +16,7 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from sim import store
-from sim.outcomes import nash_point, opening_frontier
+from sim.outcomes import nash_point, opening_frontier, walk_aways
 from sim.scenario import Scenario
 
 PARTY_COLOURS = {"russia": "#c0392b", "us": "#1f4e9c"}
@@ -216,7 +216,7 @@ def agreed_values_figure(packages: pd.DataFrame, scenario: Scenario) -> go.Figur
 
 def opening_nash(scenario: Scenario) -> tuple[float, float] | None:
     """Nash point of the opening frontier, or None when the reservations leave no deal zone."""
-    r1, r2 = (scenario.parties[p].reservation for p in scenario.party_names())
+    r1, r2 = walk_aways(scenario)
     nash = nash_point(opening_frontier(scenario), r1, r2)
     return None if math.isnan(nash[0]) else nash
 
@@ -235,7 +235,7 @@ def utility_figure(utilities: pd.DataFrame, scenario: Scenario) -> go.Figure:
     """Agreements in utility space, the opening Pareto frontier and the Nash point."""
     first, second = scenario.party_names()
     frontier = opening_frontier(scenario)
-    r1, r2 = (scenario.parties[p].reservation for p in (first, second))
+    r1, r2 = walk_aways(scenario)
     nash = opening_nash(scenario)
     names = [scenario.parties[p].name for p in (first, second)]
     fig = go.Figure()
@@ -271,10 +271,8 @@ def utility_figure(utilities: pd.DataFrame, scenario: Scenario) -> go.Figure:
     fig.add_hline(y=r2, line_dash="dot", line_color=party_colour(second, 1))
     fig.update_layout(
         title="Agreements in utility space (dotted: opening reservation utilities)",
-        xaxis_title=f"utility to {names[0]} (0-1)",
-        yaxis_title=f"utility to {names[1]} (0-1)",
-        xaxis_range=[0, 1.02],
-        yaxis_range=[0, 1.02],
+        xaxis_title=f"utility to {names[0]} (1 = its ideal package)",
+        yaxis_title=f"utility to {names[1]} (1 = its ideal package)",
         height=520,
     )
     return fig

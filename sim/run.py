@@ -25,7 +25,7 @@ from sim import report, store
 from sim.ensemble import CHUNK_LANES, chunk_sizes, make_executor, run_chunks
 from sim.executors import stop_now
 from sim.interrupt import stop_on_signals
-from sim.loader import MAX_FILE_BYTES, ScenarioError, load_scenario
+from sim.loader import MAX_FILE_BYTES, ScenarioError, document, load_scenario
 from sim.model import ChunkResult
 from sim.outcomes import ParquetColumns, Timeline, summarize
 from sim.scenario import Scenario
@@ -62,8 +62,7 @@ def run_scenario(
             f"{scenario.name}: the resolved scenario is {size:.1f} MB; at most "
             f"{MAX_FILE_BYTES // 1_000_000} MB fit a results folder"
         )
-    store.prepare_folder(out)
-    with store.owned(out):
+    with store.new_folder(out):
         with store.laying_out(out):
             store.write_atomic(out / "scenario.yaml", text)
             manifest = {
@@ -87,8 +86,7 @@ def run_scenario(
 def resolved_yaml(scenario: Scenario) -> str:
     """The scenario as run (`extends:` merged, overrides applied, defaults filled): it loads back
     to the same scenario, so a results folder can be resumed or rerun from its scenario.yaml."""
-    resolved = scenario.model_dump(mode="json", exclude_none=True, exclude={"extends"})
-    return yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True)
+    return yaml.safe_dump(document(scenario), sort_keys=False, allow_unicode=True)
 
 
 MANIFEST_NUMBERS = {"seed": 0, "replications": 1, "chunk_lanes": 1, "trace": 0}  # key -> minimum

@@ -7,13 +7,16 @@ import difflib
 from collections.abc import Iterable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from sim.inputs import Distribution
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
 
-PARTY_ATTRS = ("reservation", "capacity", "readiness")
+PARTY_ATTRS = ("margin", "capacity", "readiness")
 TACTIC_ATTRS = ("beta", "noise", "reciprocity", "trust_sensitivity", "discount")
 RATIFIER_ATTRS = ("centre", "spread")
 MAX_ISSUES = 20  # the reports draw a panel per issue side by side
@@ -107,8 +110,14 @@ class Issue(Strict):
     min: Finite = Field(description="Lowest value on the table.")
     max: Finite = Field(description="Highest value on the table.")
     technical: bool = Field(False, description="Moves at most `capacity` of the way per week.")
+    shape: Literal["quadratic", "linear"] = Field(
+        "quadratic",
+        description="Value of a point to an actor: 1 - (distance/tolerance)^2 (quadratic loss) "
+        "or 1 - distance/tolerance (linear).",
+    )
     off_table: Finite | None = Field(
-        None, description="Value the issue takes when it is dropped (default: min)."
+        None,
+        description="Value the issue takes when it is dropped (default: its no-agreement value).",
     )
     anchors: dict[float, str] = Field(default_factory=dict, description="Labelled values.")
     description: str = Field("", description="What the numbers mean.")
@@ -117,17 +126,10 @@ class Issue(Strict):
     def _range(self) -> Issue:
         if self.max <= self.min:
             raise PathError(("max",), f"{self.max} is not above min {self.min}")
-        if self.off_table is not None and not self.min <= self.off_table <= self.max:
-            raise PathError(("off_table",), f"{self.off_table} is outside {self.min} .. {self.max}")
         for value in self.anchors:
             if not self.min <= value <= self.max:
                 raise PathError(("anchors",), f"{value} is outside {self.min} .. {self.max}")
         return self
-
-    @property
-    def dropped_value(self) -> float:
-        """Value the issue holds once it is off the table."""
-        return self.min if self.off_table is None else self.off_table
 
 
 class Tactic(Strict):
@@ -163,6 +165,11 @@ class Actor(Strict):
     role: str = Field("", description="Who this is, e.g. 'President Medvedev'.")
     influence: Share = Field(description="Weight of this actor in the party's mandate.")
     positions: dict[str, Finite] = Field(description="Ideal value per issue.")
+    tolerance: dict[str, Positive] = Field(
+        default_factory=dict,
+        description="Per issue, the distance from the ideal (in the issue's units) at which a "
+        "value is worth nothing to this actor; farther away it is worth less than nothing.",
+    )
     salience: dict[str, Share] = Field(description="How much the actor cares, per issue.")
     source: str = Field("", description="Quote from the article, or why this is an assumption.")
 
@@ -186,7 +193,14 @@ class Party(Strict):
     """A delegation: mandate from its actors, tactic, reservation, readiness, capacity."""
 
     name: str = Field(description="Display name, e.g. 'Russia'.")
-    reservation: Share = Field(description="Utility of no agreement (BATNA).")
+    margin: float = Field(
+        0.0,
+        ge=-2,
+        le=2,
+        allow_inf_nan=False,
+        description="Walk-away = utility of the no-agreement point + margin (what more a treaty "
+        "must give, e.g. for the political cost of signing).",
+    )
     readiness: dt.date | None = Field(None, description="Day from which it can table positions.")
     capacity: float = Field(1.0, gt=0, le=1, description="Share of the way technical issues move.")
     anticipates_ratification: bool = Field(True, description="Accept only inside the win-set.")
@@ -251,8 +265,28 @@ class Scenario(Strict):
     trust: Share = Field(0.5, description="Initial trust between the parties (0.5 neutral).")
     calendar: Calendar
     issues: dict[Name, Issue] = Field(min_length=1, description="Negotiated issues.")
+    no_agreement: dict[Name, Finite] = Field(
+        description="The world without a treaty, per issue (START I lapsed): each party's "
+        "walk-away is its utility of this point plus its margin."
+    )
     parties: dict[Name, Party] = Field(description="Exactly two delegations.")
     events: dict[Name, Event] = Field(default_factory=dict, description="What may happen.")
+    _inputs: dict[str, Distribution] = PrivateAttr(default_factory=dict)
+
+    @property
+    def inputs(self) -> dict[str, Distribution]:
+        """Uncertain inputs by dotted path, drawn once per lane (set by the loader)."""
+        return self._inputs
+
+    def with_inputs(self, inputs: dict[str, Distribution]) -> Scenario:
+        """This scenario with its uncertain inputs set (the loader's last step)."""
+        self._inputs = dict(inputs)
+        return self
+
+    def off_table(self, issue: str) -> float:
+        """Value an issue holds once dropped: its `off_table`, else its no-agreement value."""
+        spec = self.issues[issue]
+        return self.no_agreement[issue] if spec.off_table is None else spec.off_table
 
     @field_validator("parties")
     @classmethod
@@ -267,6 +301,7 @@ class Scenario(Strict):
             raise PathError(
                 ("first_mover",), f"'{self.first_mover}' is not one of {list(self.parties)}"
             )
+        self._check_issues()
         for pname, party in self.parties.items():
             self._check_actors(pname, party)
         for ename, event in self.events.items():
@@ -277,11 +312,27 @@ class Scenario(Strict):
                     raise PathError(("events", ename, "effects", k, "target"), str(err)) from None
         return self
 
+    def _check_issues(self) -> None:
+        for issue in self.no_agreement:
+            if issue not in self.issues:
+                hint = did_you_mean(issue, self.issues)
+                raise PathError(("no_agreement", issue), f"unknown issue '{issue}'{hint}")
+        for issue in self.issues:
+            if issue not in self.no_agreement:
+                raise PathError(("no_agreement",), f"no value for issue '{issue}'")
+        shapes = {spec.shape for spec in self.issues.values()}
+        if len(shapes) > 1:
+            odd = next(n for n, i in self.issues.items() if i.shape != "quadratic")
+            raise PathError(
+                ("issues", odd, "shape"),
+                "mixing quadratic and linear issues in one scenario is not supported",
+            )
+
     def _check_actors(self, pname: str, party: Party) -> None:
         total = 0.0
         for aname, actor in party.actors.items():
             where = ("parties", pname, "actors", aname)
-            for key in ("positions", "salience"):
+            for key in ("positions", "salience", "tolerance"):
                 for issue in getattr(actor, key):
                     if issue not in self.issues:
                         hint = did_you_mean(issue, self.issues)
@@ -291,6 +342,13 @@ class Scenario(Strict):
                 if not spec.min <= value <= spec.max:
                     raise PathError(
                         (*where, "positions", issue), f"{value} is outside {spec.min} .. {spec.max}"
+                    )
+            for issue in actor.positions:
+                if issue not in actor.tolerance:
+                    raise PathError(
+                        (*where, "tolerance"),
+                        f"no tolerance for issue '{issue}' (how far from the ideal a value "
+                        "is worth nothing, in the issue's units)",
                     )
             for issue, sal in actor.salience.items():
                 if sal > 0 and issue not in actor.positions:
@@ -377,7 +435,11 @@ def _target_ok(scn: Scenario, parts: list[str], effect: Effect) -> bool:
         tail = rest[2:]
         if tail == ["influence"]:
             return True
-        return len(tail) == 2 and tail[0] in ("positions", "salience") and tail[1] in scn.issues
+        return (
+            len(tail) == 2
+            and tail[0] in ("positions", "salience", "tolerance")
+            and tail[1] in scn.issues
+        )
     return False
 
 
@@ -385,7 +447,7 @@ def _target_hint(effect: Effect) -> str:
     if effect.op == "drop":
         return "cannot be dropped: only issues.<issue> can"
     return (
-        "is not a path events can change (trust, issues.<i>, parties.<p>.<reservation|capacity|"
+        "is not a path events can change (trust, issues.<i>, parties.<p>.<margin|capacity|"
         "readiness>, parties.<p>.tactic.<attr>, parties.<p>.ratifier.<centre|spread>, "
-        "parties.<p>.actors.<a>.<influence|positions.<i>|salience.<i>>)"
+        "parties.<p>.actors.<a>.<influence|positions.<i>|salience.<i>|tolerance.<i>>)"
     )

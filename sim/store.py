@@ -45,8 +45,15 @@ def default_folder(kind: str) -> Path:
 
 
 def prepare_folder(out: Path) -> Path:
-    """Create a fresh results folder and own it for the life of this process (see `owned`);
-    refuse one that already holds files or that another process owns."""
+    """Create a fresh results folder; refuse one that holds files or that another process owns."""
+    with new_folder(out):
+        return out
+
+
+@contextmanager
+def new_folder(out: Path) -> Iterator[Path]:
+    """Claim a fresh results folder and own it within the block (see `owned`): of two processes
+    given one folder, only one gets it; the other gets StoreError."""
     try:
         if not out.parent.exists():
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -58,18 +65,16 @@ def prepare_folder(out: Path) -> Path:
             ) from None
     except (OSError, ValueError) as err:
         raise StoreError(f"{out}: cannot write there ({_reason(err)})") from None
-    _lock(out)
-    if any(out.iterdir()):
-        _unlock(out)
-        raise StoreError(f"{out}: results folder already exists; choose another --out")
-    try:
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as err:
-        _unlock(out)
-        raise StoreError(f"{out}: cannot write there ({_reason(err)})") from None
-    return out
+    with owned(out):
+        if any(out.iterdir()):  # checked under the lock: no one else is writing it now
+            raise StoreError(f"{out}: results folder already exists; choose another --out")
+        try:
+            probe = out / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as err:
+            raise StoreError(f"{out}: cannot write there ({_reason(err)})") from None
+        yield out
 
 
 @contextmanager
@@ -97,10 +102,8 @@ def _key(out: Path) -> Path:
 
 
 def _lock(out: Path) -> None:
-    """Take the folder's lock (held at depth 0 until `_unlock` or the end of the process)."""
+    """Take the folder's lock for this process (StoreError if another process holds it)."""
     key = _key(out)
-    if key in _HELD:
-        return
     try:
         fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
     except (OSError, ValueError) as err:

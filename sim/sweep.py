@@ -29,7 +29,7 @@ from sim.designs import METHODS, Param, design, parse_param, sobol_indices
 from sim.ensemble import CHUNK_LANES, chunk_sizes, run_chunk
 from sim.executors import Pool, SchedulerLost
 from sim.interrupt import stop_on_signals
-from sim.loader import ScenarioError, apply_override
+from sim.loader import ScenarioError, apply_override, bound_inputs, document, split_inputs
 from sim.model import ChunkResult
 from sim.outcomes import Timeline, mean_interval, summarize
 from sim.scenario import Scenario
@@ -72,10 +72,12 @@ def point_scenario(base: dict, values: dict[str, Any]) -> Scenario:
             apply_override(data, tuple(path.split(".")), value, f"{path}={value}")
         except ScenarioError as err:  # the loader speaks of --set; here the user wrote --param
             raise ScenarioError(f"--param{str(err).removeprefix('--set')}") from None
+    data, found = split_inputs(data)
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError(_explain(err, data, values)) from None
+    return scenario.with_inputs(bound_inputs(scenario, found))
 
 
 def _explain(err: ValidationError, data: dict, values: dict[str, Any]) -> str:
@@ -130,8 +132,7 @@ def plan_sweep(
     base: Scenario, params: list[Param], *, method: str = "grid", samples: int = 64
 ) -> SweepPlan:
     """Check every design point of a sweep (ScenarioError, DesignError) without writing."""
-    resolved = base.model_dump(mode="json", exclude_none=True)
-    resolved.pop("extends", None)  # already merged into the values
+    resolved = document(base)
     params = [_typed(p, resolved) for p in params]
     points = design(params, method, samples, base.seed)
     for values in points:
@@ -156,8 +157,7 @@ def start_sweep(
 
 def lay_out_sweep(plan: SweepPlan, out: Path, command: list[str] | None = None) -> None:
     """Write a checked plan into a fresh sweep folder: scenario, design and manifest."""
-    store.prepare_folder(out)
-    with store.owned(out), store.laying_out(out):
+    with store.new_folder(out), store.laying_out(out):
         store.write_atomic(out / "scenario.yaml", yaml.safe_dump(plan.resolved, sort_keys=False))
         frame = pd.DataFrame(plan.points)
         frame.insert(0, "point", np.arange(len(plan.points)))

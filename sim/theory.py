@@ -16,10 +16,11 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
+from scipy.optimize import brentq
 
 from sim.loader import load_scenario
 from sim.model import ChunkResult, NegotiationModel
-from sim.outcomes import nash_point, opening_frontier, wilson
+from sim.outcomes import nash_point, opening_frontier, walk_aways, wilson
 from sim.scenario import Scenario
 
 CASES_FOLDER = Path(__file__).resolve().parent.parent / "scenarios" / "theory"
@@ -81,8 +82,7 @@ def load(name: str, folder: Path, overrides: list[str] | None = None) -> Scenari
 
 def simulate(scenario: Scenario, trace: int = 0) -> ChunkResult:
     """Run all the scenario's lanes as one chunk, seeded by the scenario."""
-    seed = np.random.SeedSequence(scenario.seed)
-    return NegotiationModel(scenario, scenario.replications, seed, trace=trace).run()
+    return NegotiationModel(scenario, scenario.replications, scenario.seed, trace=trace).run()
 
 
 def weeks_to_deadline(scenario: Scenario) -> int:
@@ -120,7 +120,7 @@ def faratin(folder: Path = CASES_FOLDER) -> Case:
         weeks = weeks_to_deadline(scn)
         offered = simulate(scn, trace=1).trace[:weeks, 0, 0, 0]  # U_russia = x on the pie
         tau = np.arange(weeks) / weeks
-        expected = faratin_curve(tau, scn.parties["russia"].reservation, beta)
+        expected = faratin_curve(tau, walk_aways(scn)[0], beta)
         gap = float(np.max(np.abs(offered - expected)))
         checks.append(close(name, f"max |offer - a(tau)|, beta={beta:g}", 0.0, gap, EXACT))
         curves.append((beta, tau, offered, expected))
@@ -166,6 +166,22 @@ def rubinstein(folder: Path = CASES_FOLDER) -> Case:
     return Case("rubinstein", name, checks, draw)
 
 
+def symmetric_nash(scenario: Scenario) -> float:
+    """Utility of the point U1 = U2 on the first party's contract curve (root by brentq): the
+    Nash point of a problem symmetric under swapping the parties."""
+    model = NegotiationModel(scenario, 1, scenario.seed)
+    first, second = model.order
+    lane = np.zeros(1, dtype=int)
+
+    def gap(loss: float) -> float:
+        package = first.tradeoff(np.array([loss]), lane)
+        return float(first.utility(package, lane)[0] - second.utility(package, lane)[0])
+
+    full = float(first.best[0] - first.utility(second.ideal[:1], lane)[0])
+    loss = brentq(gap, 0.0, full, xtol=1e-15, rtol=1e-15)
+    return float(first.best[0] - loss)
+
+
 def nash(folder: Path = CASES_FOLDER) -> Case:
     """Case 3: nash_point solves the pie exactly; symmetric linear conceders meet there."""
     name = "3 Nash"
@@ -176,13 +192,21 @@ def nash(folder: Path = CASES_FOLDER) -> Case:
         label = f"nash_point x1, S={size:g} d=({d1:g}, {d2:g})"
         checks.append(close(name, label, nash_split(size, d1, d2), u1, EXACT))
     for r in NASH_RESERVATIONS:
-        scn = load("nash.yaml", folder, [f"parties.{p}.reservation={r}" for p in ("russia", "us")])
+        margins = [f"parties.{p}.margin={r - 0.5}" for p in ("russia", "us")]  # 0.5: no deal
+        scn = load("nash.yaml", folder, margins)
         result = simulate(scn, trace=1)
         step = (1.0 - r) / weeks_to_deadline(scn)  # one week's concession
         u1 = float(result.runs["utility_russia"][0])
         checks.append(close(name, f"conceders meet, d={r:g}", nash_split(1.0, r, r), u1, step))
         week = int(result.runs["agreed_week"][0])
         paths.append((r, result.trace[: week + 1, :, 0, 0], week, u1))
+    quad = load("nash_quadratic.yaml", folder)
+    (d, _), expected = walk_aways(quad), symmetric_nash(quad)
+    u1, _ = nash_point(opening_frontier(quad, 2001), d, d)
+    checks.append(close(name, "two quadratic issues: nash_point", expected, u1, 1e-4))
+    met = float(simulate(quad).runs["utility_russia"][0])
+    step = (1.0 - d) / weeks_to_deadline(quad)
+    checks.append(close(name, "two quadratic issues: conceders meet", expected, met, step))
 
     def draw(ax: Any) -> None:
         ax.axhline(0.5, color="black", lw=1, ls="--", label="Nash split x1 = 1/2")
@@ -234,9 +258,10 @@ def single_issue(scenario: Scenario, issue: str) -> Scenario:
     """The same talks with only `issue` on the table (issue-by-issue bargaining)."""
     data = scenario.model_dump()
     data["issues"] = {issue: data["issues"][issue]}
+    data["no_agreement"] = {issue: data["no_agreement"][issue]}
     for party in data["parties"].values():
         for actor in party["actors"].values():
-            for key in ("positions", "salience"):
+            for key in ("positions", "salience", "tolerance"):
                 actor[key] = {k: v for k, v in actor[key].items() if k == issue}
     return Scenario.model_validate(data)
 
@@ -265,7 +290,7 @@ def linkage(folder: Path = CASES_FOLDER) -> Case:
         checks.append(close(name, f"same ratio: max |Δ utility {p}|", 0.0, gap, EXACT))
     opposite = load("linkage_opposite_ratio.yaml", folder)
     parties = opposite.party_names()
-    d = [opposite.parties[p].reservation for p in parties]
+    d = walk_aways(opposite)
     package = simulate(opposite).runs
     package_nash = nash_point(opening_frontier(opposite), *d)
     separate, separate_nash = {}, {}

@@ -5,8 +5,6 @@ from __future__ import annotations
 import copy
 from datetime import date, timedelta
 
-import numpy as np
-
 from sim.model import ChunkResult, NegotiationModel
 from sim.scenario import Scenario
 
@@ -19,16 +17,16 @@ def day(week: int) -> str:
 
 
 def pie(deadline_week: int = 20, horizon_week: int = 40, **party_changes) -> dict:
-    """A unit pie on one issue: Russia's utility is x, the US's is 1 - x; talks every week."""
+    """A unit pie on one linear issue: Russia's utility is x, the US's is 1 - x; talks every
+    week. Without a deal the pie is split in half; a margin of -0.5 puts each walk-away at 0."""
 
     def party(name: str, ideal: float) -> dict:
+        lead = {"influence": 1.0, "positions": {"pie": ideal}, "tolerance": {"pie": 1.0}}
         return {
             "name": name,
-            "reservation": 0.0,
+            "margin": -0.5,
             "tactic": {"beta": 1.0},
-            "actors": {
-                "lead": {"influence": 1.0, "positions": {"pie": ideal}, "salience": {"pie": 1.0}}
-            },
+            "actors": {"lead": {**lead, "salience": {"pie": 1.0}}},
         }
 
     doc = {
@@ -40,7 +38,8 @@ def pie(deadline_week: int = 20, horizon_week: int = 40, **party_changes) -> dic
             "horizon": day(horizon_week),
             "sessions": [{"name": "talks", "start": day(0), "weeks": horizon_week + 1}],
         },
-        "issues": {"pie": {"unit": "share", "min": 0.0, "max": 1.0}},
+        "issues": {"pie": {"unit": "share", "min": 0.0, "max": 1.0, "shape": "linear"}},
+        "no_agreement": {"pie": 0.5},
         "parties": {"russia": party("Russia", 1.0), "us": party("United States", 0.0)},
     }
     for key, changes in party_changes.items():
@@ -60,7 +59,5 @@ def simulate(
     doc: dict, lanes: int = 500, seed: int = 1, trace: int = 0
 ) -> tuple[NegotiationModel, ChunkResult]:
     """Validate a scenario document and run one chunk of lanes."""
-    model = NegotiationModel(
-        Scenario.model_validate(doc), lanes, np.random.SeedSequence(seed), trace
-    )
+    model = NegotiationModel(Scenario.model_validate(doc), lanes, seed, trace)
     return model, model.run()

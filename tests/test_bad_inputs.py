@@ -162,8 +162,8 @@ CASES = [
     ),
     bad_value(
         "misspelt nested key",
-        "      beta: 0.3",
-        "      bta: 0.3",
+        "      beta: {uniform: [0.2, 0.45]}",
+        "      bta: {uniform: [0.2, 0.45]}",
         "{f}:{line}: parties.russia.tactic.bta: unknown key (did you mean 'beta'?)",
     ),
     bad_value(
@@ -200,15 +200,15 @@ CASES = [
     ),
     bad_value(
         "beta of zero",
-        "beta: 0.3",
+        "beta: {uniform: [0.2, 0.45]}",
         "beta: 0",
         "{f}:{line}: parties.russia.tactic.beta: Input should be greater than 0 (got 0)",
     ),
     bad_value(
         "NaN",
-        "reservation: 0.69",
-        "reservation: .nan",
-        "{f}:{line}: parties.russia.reservation: nan is not a finite number",
+        "capacity: 0.15",
+        "capacity: .nan",
+        "{f}:{line}: parties.russia.capacity: nan is not a finite number",
     ),
     bad_value(
         "infinity",
@@ -287,7 +287,7 @@ CASES = [
         "event targets a missing path",
         "target: parties.us.actors.pentagon.positions",
         "target: parties.us.actors.senate.positions",
-        f"{{f}}:{{line}}: events.md_review.effects.1.target: '{UNKNOWN_TARGET}' is not a path events can change (trust, issues.<i>, parties.<p>.<reservation|capacity|readiness>, parties.<p>.tactic.<attr>, parties.<p>.ratifier.<centre|spread>, parties.<p>.actors.<a>.<influence|positions.<i>|salience.<i>>)",
+        f"{{f}}:{{line}}: events.md_review.effects.1.target: '{UNKNOWN_TARGET}' is not a path events can change (trust, issues.<i>, parties.<p>.<margin|capacity|readiness>, parties.<p>.tactic.<attr>, parties.<p>.ratifier.<centre|spread>, parties.<p>.actors.<a>.<influence|positions.<i>|salience.<i>|tolerance.<i>>)",
         needle="senate",
     ),
     # --- extends
@@ -351,14 +351,14 @@ CASES = [
     bad_option(
         "--set missing parent",
         "--set",
-        "parties.china.reservation=0.3",
-        message="--set parties.china.reservation=0.3: no key 'parties.china' in the scenario",
+        "parties.china.margin=0.3",
+        message="--set parties.china.margin=0.3: no key 'parties.china' in the scenario",
     ),
     bad_option(
         "--set misspelt parent",
         "--set",
-        "partys.us.reservation=0.3",
-        message="--set partys.us.reservation=0.3: no key 'partys' in the scenario (did you mean 'parties'?)",
+        "partys.us.margin=0.3",
+        message="--set partys.us.margin=0.3: no key 'partys' in the scenario (did you mean 'parties'?)",
     ),
     bad_option("--set without =", "--set", "beta", message="--set beta: expected KEY.PATH=VALUE"),
     bad_option(
@@ -400,8 +400,8 @@ CASES = [
     bad_option(
         "--set NaN",
         "--set",
-        "parties.us.reservation=.nan",
-        message="--set parties.us.reservation=.nan: parties.us.reservation: nan is not a finite number",
+        "parties.us.margin=.nan",
+        message="--set parties.us.margin=.nan: parties.us.margin: nan is not a finite number",
     ),
     bad_option("--set missing value", "--set", "trust=", message="--set trust=: missing value"),
     bad_option("negative --trace", "--trace", "-1", message="--trace must be 0 or more"),
@@ -434,7 +434,7 @@ CASES = [
     ),
     Bad(
         "resume with a scenario too",
-        "--resume DIR takes no scenario and no options but --workers and --png",
+        "--resume DIR takes no scenario and no options but --workers, --png and --given",
         args=["run", "{f}", "--resume", "{d}"],
         files={"s.yaml": BASE},
     ),
@@ -472,7 +472,7 @@ CASES = [
     bad_param(
         "--param grid too large",
         "parties.us.tactic.beta=0.2:2:1000",
-        "parties.russia.reservation=0.5:0.7:1000",
+        "parties.russia.margin=1.0:1.4:1000",
         message="the grid has 1,000,000 points; at most 100,000 are allowed",
     ),
     bad_param(

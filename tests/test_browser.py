@@ -60,7 +60,7 @@ def negsim(*args: str) -> None:
 def sweep_folders(tmp_path_factory, baseline_path) -> dict[str, Path]:
     """Two tiny sweeps: one parameter (a line) and two parameters (heatmaps)."""
     root = tmp_path_factory.mktemp("sweeps")
-    beta, reservation = "parties.us.tactic.beta=0.2:2.0:", "parties.russia.reservation=0.4:0.7:3"
+    beta, reservation = "parties.us.tactic.beta=0.2:2.0:", "parties.russia.margin=1.1:1.4:3"
     common = ["--reps", "50", "--workers", "1"]
     negsim("sweep", str(baseline_path), "--param", f"{beta}4", "--out", str(root / "one"), *common)
     negsim(

@@ -66,7 +66,9 @@ def test_show_refuses_an_unfinished_folder(tmp_path):
 
 def test_misspelt_key_gives_one_line_and_exit_2(baseline_path, tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(baseline_path.read_text().replace("      beta: 0.3", "      bta: 0.3"))
+    bad.write_text(
+        baseline_path.read_text().replace("      beta: {uniform: [0.2", "      bta: {uniform: [0.2")
+    )
     out = tmp_path / "never"
     proc = subprocess.run(
         [sys.executable, "-m", "sim.cli", "run", str(bad), "--out", str(out)],

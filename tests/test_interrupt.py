@@ -102,10 +102,10 @@ def test_signal_keeps_finished_chunks_and_resume_matches(tmp_path, uninterrupted
 def test_failing_chunk_is_named_and_the_rest_resumes(tmp_path, uninterrupted, monkeypatch):
     real = sim.ensemble.run_chunk
 
-    def crash_on_third(scenario, index, lanes, seed, trace=0):
+    def crash_on_third(scenario, index, lanes, seed, trace=0, chunk=None):
         if index == 2:
             raise MemoryError("worker ran out of memory")
-        return real(scenario, index, lanes, seed, trace)
+        return real(scenario, index, lanes, seed, trace, chunk)
 
     monkeypatch.setattr(sim.ensemble, "run_chunk", crash_on_third)
     scn = load_scenario(BASELINE, [f"replications={REPS}", f"seed={SEED}"])
@@ -128,7 +128,7 @@ def test_failing_chunk_is_named_and_the_rest_resumes(tmp_path, uninterrupted, mo
 
 
 def test_failing_chunk_through_the_cli_says_which_and_how_to_resume(tmp_path, monkeypatch):
-    def crash(scenario, index, lanes, seed, trace=0):
+    def crash(scenario, index, lanes, seed, trace=0, chunk=None):
         raise ValueError("bad lane")
 
     monkeypatch.setattr(sim.ensemble, "run_chunk", crash)

@@ -30,10 +30,13 @@ def many_issues(count: int) -> dict:
     """The pie scenario with `count` issues, each salient to both parties."""
     doc = pie()
     names = [f"issue{k}" for k in range(count)]
-    doc["issues"] = {n: {"unit": "share", "min": 0.0, "max": 1.0} for n in names}
-    for ideal, party in zip((1.0, 0.0), doc["parties"].values(), strict=True):
-        party["actors"]["lead"]["positions"] = dict.fromkeys(names, ideal)
-        party["actors"]["lead"]["salience"] = dict.fromkeys(names, 1.0)
+    issue = doc["issues"].pop("pie")
+    doc["issues"] = dict.fromkeys(names, issue)
+    doc["no_agreement"] = dict.fromkeys(names, doc["no_agreement"]["pie"])
+    for party in doc["parties"].values():
+        lead = party["actors"]["lead"]
+        for key in ("positions", "salience", "tolerance"):
+            lead[key] = dict.fromkeys(names, lead[key]["pie"])
     return doc
 
 

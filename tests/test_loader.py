@@ -31,7 +31,8 @@ def test_baseline_loads_with_its_values():
     scn = load_scenario(BASELINE)
     assert scn.party_names() == ["russia", "us"]
     assert scn.calendar.deadline == dt.date(2009, 12, 5)
-    assert scn.parties["russia"].tactic.beta == 0.3
+    assert scn.parties["russia"].tactic.beta == pytest.approx(0.325)  # median of its range
+    assert scn.inputs["parties.russia.tactic.beta"].as_yaml() == {"uniform": [0.2, 0.45]}
     assert scn.issues["warheads"].min == 1500 and scn.issues["warheads"].max == 1800
 
 
@@ -66,7 +67,9 @@ def test_extends_chain_of_three_child_wins(tmp_path):
 
 
 def test_errors_point_into_the_file_that_holds_the_key(tmp_path):
-    parent_text = BASELINE.read_text().replace("      beta: 0.5", "      beta: -1")
+    parent_text = BASELINE.read_text().replace(
+        "      beta: {uniform: [0.3, 0.8]}", "      beta: -1"
+    )
     write(tmp_path / "parent.yaml", parent_text)
     child_text = "extends: parent.yaml\nname: child\ntrust: 7\n"
     child = write(tmp_path / "child.yaml", child_text)
@@ -131,9 +134,9 @@ BAD = [
     (pie_with("name: pie", "nme: pie"), "nme:", "nme: unknown key (did you mean 'name'?)"),
     (pie_with("first_mover: russia", "first_mover: [russia"), None, None),
     (
-        pie_with("reservation: 0.0", "reservation: -0.1"),
-        "reservation: -0.1",
-        "parties.russia.reservation: Input should be greater than or equal to 0 (got -0.1)",
+        pie_with("margin: -0.5", "margin: -2.5"),
+        "margin: -2.5",
+        "parties.russia.margin: Input should be greater than or equal to -2 (got -2.5)",
     ),
     (pie_with("max: 1.0", "max: .inf"), ".inf", "issues.pie.max: inf is not a finite number"),
     (

@@ -5,14 +5,12 @@ from __future__ import annotations
 import gc
 import weakref
 
-import numpy as np
-
 from sim.loader import load_scenario
 from sim.model import NegotiationModel
 
 
 def test_a_finished_model_is_freed(baseline_path):
-    model = NegotiationModel(load_scenario(baseline_path), 50, np.random.SeedSequence(0))
+    model = NegotiationModel(load_scenario(baseline_path), 50, 0)
     result = model.run()
     assert len(result.runs["agreed"]) == 50
     freed = weakref.ref(model)

@@ -134,7 +134,7 @@ def test_cli_two_parameter_grid_writes_heatmap_report(baseline_path, tmp_path):
             "--param",
             f"{BETA}=0.5,1.5",
             "--param",
-            "parties.russia.reservation=0.55:0.7:2",
+            "parties.russia.margin=1.2:1.4:2",
             "--reps",
             "50",
             "--workers",

@@ -37,10 +37,10 @@ def interrupted(folder: Path, seed: int, monkeypatch) -> Path:
     """A run stopped by a failing third chunk: two chunks kept, status interrupted."""
     real = sim.ensemble.run_chunk
 
-    def fail_third(scenario, index, lanes, seed, trace=0):
+    def fail_third(scenario, index, lanes, seed, trace=0, chunk=None):
         if index == 2:
             raise MemoryError("stop here")
-        return real(scenario, index, lanes, seed, trace)
+        return real(scenario, index, lanes, seed, trace, chunk)
 
     monkeypatch.setattr(sim.ensemble, "run_chunk", fail_third)
     scn = load_scenario(BASELINE, [f"replications={REPS}", f"seed={seed}"])

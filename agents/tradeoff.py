@@ -1,0 +1,96 @@
+"""Trade-off offers on quadratic values: the package best for the opponent at a given own loss.
+
+With values 1 - ((x - m) / T)^2 per issue, a party that must keep its loss below L maximises the
+opponent's utility on the contract curve x_i(t) = m_p + s_i(t) (m_o - m_p),
+s_i(t) = k_o / (k_o + t k_p), k = w / T^2 (Lagrange multiplier t >= 0). Its loss
+f(t) = sum_i k_p d_i^2 s_i(t)^2 falls in t, and f(t)^(-1/2) is concave (a power mean of order -2
+of affine functions), so Newton's method from t = 0 rises to the root monotonically and
+quadratically: a handful of vectorised steps reach machine precision (Faratin, Sierra &
+Jennings 2002, trade-off tactic, with the opponent's values known).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NEWTON_STEPS = 60  # upper bound; lanes stop as soon as t no longer moves
+TOL = 1e-13
+
+
+class ContractCurve:
+    """Per lane, the contract curve between a party's mandate and the opponent's, walked by
+    the loss the party accepts. It depends only on the two mandates, so it is rebuilt when a
+    mandate changes and walked for every offer (as ConcessionPath is for linear values)."""
+
+    def __init__(self, lanes: int, issues: int) -> None:
+        self.ideal = np.zeros((lanes, issues))  # where the party starts
+        self.reach = np.zeros((lanes, issues))  # to the opponent's ideal (0 where it is not valued)
+        self.ratio = np.zeros((lanes, issues))  # r = kp / ko (0 where conceding is free)
+        self.cost = np.zeros((lanes, issues))  # loss of conceding each issue all the way
+        self.full = np.zeros(lanes)
+
+    def update(
+        self, idx: np.ndarray, mp: np.ndarray, kp: np.ndarray, mo: np.ndarray, ko: np.ndarray
+    ) -> None:
+        """Rebuild in lanes `idx` from both mandates (k = w / T^2, 0 for issues off the table)."""
+        valued = ko > 0
+        d = np.where(valued, mo - mp, 0.0)  # an issue the opponent does not value stays put
+        self.ideal[idx] = mp
+        self.reach[idx] = d
+        self.ratio[idx] = np.divide(kp, ko, out=np.zeros_like(kp), where=valued)
+        self.cost[idx] = kp * d * d
+        self.full[idx] = self.cost[idx].sum(axis=1)
+
+    def package(self, loss: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Package (one row per lane in `idx`) best for the opponent at a loss of at most `loss`."""
+        t = np.zeros(len(idx))
+        need = self.full[idx] > loss
+        if need.any():
+            rows = idx[need]
+            t[need] = _solve(loss[need], self.cost[rows], self.ratio[rows], self.full[rows])
+        return self.ideal[idx] + _shares(t, self.ratio[idx]) * self.reach[idx]
+
+
+def tradeoff_offer(
+    loss: np.ndarray, mp: np.ndarray, kp: np.ndarray, mo: np.ndarray, ko: np.ndarray
+) -> np.ndarray:
+    """Package best for the opponent among those costing the party at most `loss` (lanes x issues).
+
+    Issues off the table must come with kp = ko = 0 (the caller fixes their value).
+    """
+    lanes = np.arange(len(loss))
+    curve = ContractCurve(len(loss), mp.shape[1])
+    curve.update(lanes, mp, kp, mo, ko)
+    return curve.package(loss, lanes)
+
+
+def _shares(t: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """s_i(t) = 1 / (1 + t r_i): the share of the way to the opponent's ideal on each issue."""
+    tr = np.multiply(t[:, None], r, out=np.zeros_like(r), where=r > 0)  # t r = 0 where r = 0
+    return 1.0 / (1.0 + tr)
+
+
+def _solve(loss: np.ndarray, c: np.ndarray, r: np.ndarray, full: np.ndarray) -> np.ndarray:
+    """Multiplier t with f(t) = sum c s^2 = loss, by Newton on f^(-1/2); loss <= 0 gives inf.
+
+    The start (sqrt(full / loss) - 1) / max r solves the case of equal ratios and lies left of
+    the root, where Newton on the concave f^(-1/2) climbs to it without overshooting.
+    """
+    pos = loss > 0
+    safe = np.where(pos, loss, 1.0)
+    cr = c * r
+    goal = 1.0 / np.sqrt(safe)
+    t = (np.sqrt(full / safe) - 1.0) / r.max(axis=1)
+    moving = np.ones(len(t), dtype=bool)
+    for _ in range(NEWTON_STEPS):  # a lane stops on its own test, so others never move it
+        s = 1.0 / (1.0 + t[:, None] * r)
+        q = s * s
+        f = (c * q).sum(axis=1)
+        g = (cr * q * s).sum(axis=1)
+        root = np.sqrt(f)
+        step = (1.0 / root - goal) * f * root / g
+        t = np.where(moving, t - step, t)
+        moving &= np.abs(step) > TOL * (1.0 + t)
+        if not moving.any():
+            break
+    return np.where(pos, t, np.inf)

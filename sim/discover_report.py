@@ -1,0 +1,170 @@
+"""discover.html: the PRIM peeling trade-off, the chosen box, the CART leaves, feature scores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly.graph_objects as go
+
+from sim.discover import Discovery
+from sim.report import write_page
+
+CHOSEN = "#c0392b"
+
+
+def tradeoff_figure(found: Discovery) -> go.Figure:
+    """Coverage against density along PRIM's peeling; the chosen box ringed."""
+    boxes = found.boxes
+    fig = go.Figure(
+        go.Scatter(
+            x=[b.coverage for b in boxes],
+            y=[b.density for b in boxes],
+            mode="markers+lines",
+            marker={
+                "color": [len(b.limits) for b in boxes],
+                "colorscale": "Viridis",
+                "size": 9,
+                "colorbar": {"title": "restricted<br>inputs"},
+            },
+            line={"color": "#bbb"},
+            text=[f"box {b.index}: {b.lanes:,} lanes, {len(b.limits)} restricted" for b in boxes],
+            name="peeling trajectory",
+        )
+    )
+    box = found.box
+    fig.add_trace(
+        go.Scatter(
+            x=[box.coverage],
+            y=[box.density],
+            mode="markers",
+            marker={"size": 18, "color": "rgba(0,0,0,0)", "line": {"color": CHOSEN, "width": 3}},
+            name="chosen box",
+        )
+    )
+    fig.update_layout(
+        title="PRIM peeling trade-off: each step gives up coverage for density",
+        xaxis_title="coverage (share of the lanes where the outcome holds that the box keeps)",
+        yaxis_title="density (share of the box's lanes where it holds)",
+        showlegend=False,
+    )
+    return fig
+
+
+def box_figure(found: Discovery) -> go.Figure:
+    """The chosen box's limits on each restricted input, against that input's full range."""
+    cases, box = found.cases, found.box
+    names, base, width, text = [], [], [], []
+    for key, (low, high) in box.limits.items():
+        full_low, full_high = float(cases.x[key].min()), float(cases.x[key].max())
+        span = (full_high - full_low) or 1.0
+        names.append(cases.features[key].label)
+        base.append((low - full_low) / span)
+        width.append((high - low) / span)
+        text.append(f"{low:.4g} to {high:.4g} of {full_low:.4g} to {full_high:.4g}")
+    fig = go.Figure(
+        go.Bar(x=width, y=names, base=base, orientation="h", marker_color=CHOSEN, hovertext=text)
+    )
+    fig.update_layout(
+        title="The chosen box: where each restricted input must lie",
+        xaxis={
+            "title": "share of the input's range (0: lowest drawn, 1: highest)",
+            "range": [0, 1],
+        },
+        yaxis={"automargin": True},
+        height=180 + 50 * len(names),
+    )
+    return fig
+
+
+def cart_figure(found: Discovery) -> go.Figure:
+    """The CART tree's leaves: the share of lanes where the outcome holds in each."""
+    leaves = found.leaves
+    fig = go.Figure(
+        go.Bar(
+            x=[leaf["share"] for leaf in leaves],
+            y=[f"leaf {k}" for k in range(1, len(leaves) + 1)],
+            orientation="h",
+            marker_color="#1f4e9c",
+            hovertext=[f"{leaf['rule']} ({leaf['lanes']:,} lanes)" for leaf in leaves],
+        )
+    )
+    fig.update_layout(
+        title=f"CART tree, a second view: {found.cases.outcome.label} in each leaf",
+        xaxis={"title": "share of the leaf's lanes where the outcome holds", "range": [0, 1]},
+        yaxis={"autorange": "reversed"},
+        height=180 + 35 * len(leaves),
+    )
+    return fig
+
+
+def scores_figure(found: Discovery) -> go.Figure:
+    """Extra-trees feature scores, highest at the top."""
+    scores = found.scores.iloc[::-1]
+    fig = go.Figure(
+        go.Bar(x=scores["score"], y=scores["label"], orientation="h", marker_color="#138d75")
+    )
+    fig.update_layout(
+        title="Feature scores (extra trees): how much each input tells about the outcome",
+        xaxis_title="mean decrease in impurity (scores sum to 1)",
+        yaxis={"automargin": True},
+        height=180 + 40 * len(scores),
+    )
+    return fig
+
+
+def headline(found: Discovery) -> list[tuple[str, str]]:
+    """The rule, the box's figures and the CART leaves, as (label, text) rows."""
+    box = found.box
+    rows = [
+        ("rule (PRIM)", found.rule),
+        ("density / coverage / mass", f"{box.density:.1%} / {box.coverage:.1%} / {box.mass:.1%}"),
+    ]
+    if found.dropped:
+        rows.append(("restrictions left out (quasi-p > 0.05)", "; ".join(found.dropped)))
+    for k, leaf in enumerate(found.leaves, start=1):
+        rows.append(
+            (f"CART leaf {k}: {leaf['rule']}", f"{leaf['share']:.1%} of {leaf['lanes']:,} lanes")
+        )
+    return rows
+
+
+def write_discover_report(out: Path, found: Discovery, source: Path) -> Path:
+    """discover.html: header, the rule, then the figures; the CART tree as text at the end."""
+    cases = found.cases
+    sections = [
+        (
+            tradeoff_figure(found),
+            "Read along the line from the lower right: each peel drops a slice of lanes; the ringed "
+            "box is the widest whose density reaches the target.",
+        ),
+    ]
+    if found.box.limits:
+        sections.append(
+            (box_figure(found), "A bar spanning the whole width would mean no restriction.")
+        )
+    sections += [
+        (cart_figure(found), "Hover a bar for its leaf's rule; the headline table lists them too."),
+        (
+            scores_figure(found),
+            "Scores rank inputs by how much the forest's splits on them separate the outcome; "
+            "they do not say in which direction.",
+        ),
+    ]
+    meta = {
+        "source": str(source),
+        "lanes": f"{len(cases.y):,}",
+        "outcome": cases.outcome.key,
+        "seed": cases.scenario.seed,
+    }
+    return write_page(
+        out / "discover.html",
+        f"negsim discover: {cases.scenario.name}",
+        f"Under which conditions does '{cases.outcome.label}' hold? The conditions are what each "
+        "lane was dealt: its uncertain inputs, sweep parameters, and the week each event would "
+        f"fire if the talks were still open. It holds in {cases.y.mean():.1%} of the lanes.",
+        meta,
+        headline(found),
+        sections,
+        found.tree_text,
+        appendix_title="The CART tree as text",
+    )

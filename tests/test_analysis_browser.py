@@ -1,0 +1,63 @@
+"""explain.html, discover.html and a story page open offline in Chromium with no console
+error, and draw what their tables say."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_browser import browser, figure, open_and_check  # noqa: F401 (fixture)
+from typer.testing import CliRunner
+
+from sim.cli import app
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def analysis(tmp_path_factory) -> dict[str, Path]:
+    """A small traced baseline run, its explain, discover and a story, made by the CLI."""
+
+    def negsim(*args: str) -> None:
+        result = CliRunner().invoke(app, list(args))
+        assert result.exit_code == 0, result.output
+
+    root = tmp_path_factory.mktemp("analysis")
+    base = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml"
+    run, common = root / "run", ["--workers", "1"]
+    negsim("run", str(base), "--reps", "300", "--trace", "2", "--out", str(run), *common)
+    negsim("explain", str(run), "--reps", "200", "--out", str(root / "explain"), *common)
+    negsim("discover", str(run), "--out", str(root / "discover"))
+    negsim("story", str(run), "--lane", "1")
+    return {"run": run, "explain": root / "explain", "discover": root / "discover"}
+
+
+def test_explain_page_draws_a_tornado_per_figure(browser, analysis, tmp_path):  # noqa: F811
+    folder = analysis["explain"]
+    page, figures = open_and_check(browser, folder / "explain.html", tmp_path / "explain.png")
+    table = pd.read_parquet(folder / "explain.parquet")
+    factors = table["factor"].nunique()
+    tornado = figure(figures, "What moves P(agreement before 2009-12-05)")
+    assert tornado["traces"][0]["points"] == factors
+    assert tornado["bars"] >= factors  # a bar per factor (and its whisker)
+    assert page.locator("table.headline tr").count() == factors
+    assert "Russia: walk-away margin" in page.inner_text("table.headline")
+
+
+def test_discover_page_draws_tradeoff_box_tree_and_scores(browser, analysis, tmp_path):  # noqa: F811
+    folder = analysis["discover"]
+    page, figures = open_and_check(browser, folder / "discover.html", tmp_path / "discover.png")
+    trajectory = pd.read_parquet(folder / "discover.parquet")
+    tradeoff = figure(figures, "PRIM peeling trade-off")
+    assert tradeoff["traces"][0]["points"] == len(trajectory)
+    assert figure(figures, "Feature scores")["bars"] > 0
+    assert figure(figures, "CART tree")["bars"] > 0
+    assert "rule (PRIM)" in page.inner_text("table.headline")
+
+
+def test_story_page_draws_both_parties_on_every_issue(browser, analysis, tmp_path):  # noqa: F811
+    path = analysis["run"] / "story-lane-1.html"
+    page, figures = open_and_check(browser, path, tmp_path / "story.png")
+    (story,) = figures
+    lines = [t for t in story["traces"] if t["type"] == "scatter" and t["name"] != "signed package"]
+    assert len(lines) == 2 * 5  # two parties x five issues
+    assert "Lane 1:" in page.inner_text("table.headline")

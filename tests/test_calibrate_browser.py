@@ -1,0 +1,75 @@
+"""calibrate.html and nowcast.html as a user sees them: offline in headless Chromium."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_browser import browser, figure, negsim, open_and_check  # noqa: F401 (a fixture)
+
+from sim.loader import load_scenario
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parent.parent
+PRIOR = ROOT / "scenarios" / "calibration_prior.yaml"
+
+
+@pytest.fixture(scope="module")
+def calibration(tmp_path_factory) -> Path:
+    """A small calibration made by the CLI in its own process."""
+    out = tmp_path_factory.mktemp("calibrate") / "cal"
+    targets = ROOT / "scenarios" / "targets" / "synthetic_baseline.yaml"
+    negsim(
+        "calibrate",
+        str(PRIOR),
+        "--targets",
+        str(targets),
+        "--posterior",
+        "100",
+        "--batch",
+        "1000",
+        "--max-lanes",
+        "5000",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+    )
+    return out
+
+
+def test_calibration_report_draws_prior_posterior_pairs_and_predictive(
+    browser,  # noqa: F811
+    calibration,
+    tmp_path,
+):
+    _, figures = open_and_check(browser, calibration / "calibrate.html", tmp_path / "cal.png")
+    inputs = load_scenario(PRIOR).inputs
+    marginals = figure(figures, "Each uncertain input")["traces"]
+    assert [t["name"] for t in marginals] == ["prior", "posterior"] * len(inputs)
+    pairs = figure(figures, "Posterior draws, inputs in pairs")["traces"]
+    assert len(pairs) == len(inputs) * (len(inputs) - 1) // 2
+    predictive = figure(figures, "Targets: prior and posterior predictive")["traces"]
+    targets = (ROOT / "scenarios" / "targets" / "synthetic_baseline.yaml").read_text()
+    assert len(predictive) == 2 * targets.count("- {column:")
+
+
+def test_nowcast_report_draws_both_curves(browser, tmp_path):  # noqa: F811
+    out = tmp_path / "run"
+    given = ROOT / "scenarios" / "observations" / "synthetic_news.yaml"
+    negsim(
+        "run",
+        str(PRIOR),
+        "--reps",
+        "500",
+        "--workers",
+        "1",
+        "--given",
+        str(given),
+        "--out",
+        str(out),
+    )
+    _, figures = open_and_check(browser, out / "nowcast.html", tmp_path / "nowcast.png")
+    curves = figure(figures, "Probability that a treaty")["traces"]
+    assert [c["name"] for c in curves] == ["before the observations", "given the observations"]
+    weeks = len(pd.read_parquet(out / "timeline.parquet"))
+    assert all(c["drawable"] == weeks for c in curves)
