@@ -47,7 +47,7 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Seed (default: the scenario's).")] = None,
     set_: SetOption = None,
     out: Annotated[
-        Path | None, typer.Option(help="Results folder (default: results/NAME-TIME).")
+        Path | None, typer.Option(help="Results folder (default: results/NAME-DATE-TIME-XXXX).")
     ] = None,
     trace: Annotated[int, typer.Option(help="Keep week-by-week offers of this many lanes.")] = 0,
     workers: Annotated[int, typer.Option(help="Local worker processes (default: all cores).")] = 0,
