@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -80,7 +79,7 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Seed (default: the scenario's).")] = None,
     set_: SetOption = None,
     out: Annotated[
-        Path | None, typer.Option(help="Results folder (default: results/NAME-TIME).")
+        Path | None, typer.Option(help="Results folder (default: results/NAME-DATE-TIME-XXXX).")
     ] = None,
     trace: Annotated[int, typer.Option(help="Keep week-by-week offers of this many lanes.")] = 0,
     workers: Annotated[int, typer.Option(help="Local worker processes (default: all cores).")] = 0,
@@ -103,6 +102,7 @@ def run(
     ] = None,
 ) -> None:
     """Run a Monte Carlo ensemble of a scenario and write a results folder with report.html."""
+    check_workers(workers)
     if resume is not None:
         options = [scenario, reps, seed, set_, out, chunk, trace or None]
         if any(g is not None for g in options):
@@ -122,7 +122,11 @@ def run(
         fail("--trace must be 0 or more")
     if chunk is not None and not 1 <= chunk <= 1_000_000:
         fail(f"--chunk {chunk}: must be 1 to 1,000,000 lanes")
-    folder = out or Path("results") / f"{scn.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    from sim.ensemble import CHUNK_LANES
+    from sim.store import default_folder
+
+    check_trace(trace, min(scn.replications, chunk or CHUNK_LANES))
+    folder = out or default_folder(scn.name)
     if given is not None:
         read_facts(given, scn)  # a bad observation file stops here, before anything is written
     _run(scn, folder, trace, workers or os.cpu_count() or 1, chunk, given)
@@ -145,8 +149,26 @@ def take_away(folder: Path, page: str, *, png: bool, csv: bool, self_contained: 
         typer.echo(f"self-contained: plotly.js inlined into {len(pages)} page(s)")
 
 
+MAX_TRACE = 100  # traced lanes: each keeps every week's offers (about 250 kB on disk)
+
+
+def check_workers(workers: int) -> None:
+    """--workers is a count of processes: 0 (all cores) or more."""
+    if workers < 0:
+        fail(f"--workers {workers}: must be 0 (all cores) or more")
+
+
+def check_trace(trace: int, first_chunk: int) -> None:
+    """Traced lanes come from the first chunk, at most MAX_TRACE of them."""
+    if trace > MAX_TRACE:
+        fail(f"--trace {trace}: at most {MAX_TRACE} lanes can be traced")
+    if trace > first_chunk:
+        fail(f"--trace {trace}: more than the {first_chunk} lanes of the first chunk")
+
+
 def export_png(folder: Path, page: str = "report.html") -> None:
     """Screenshot each figure of folder/PAGE into folder/figures; say why when we can't."""
+
     from sim.browser import BrowserUnavailable, export_figures
 
     try:
@@ -181,8 +203,10 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None, 
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from sim.ensemble import CHUNK_LANES
-    from sim.run import RunFailed, chunks_on_disk, resume_run, run_scenario, unfinished_scenario
-    from sim.store import StoreError, read_manifest
+    from sim.interrupt import stop_on_signals
+    from sim.loader import ScenarioError
+    from sim.run import RunFailed, resume_run, run_scenario, unfinished_scenario
+    from sim.store import DiskError, StoreError
 
     resuming = scn is None
     if resuming:
@@ -197,15 +221,20 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None, 
         TextColumn("{task.completed:,}/{task.total:,} lanes"),
         TimeRemainingColumn(),
     ]
-    with Progress(*columns, console=console, transient=True) as progress:
+    with stop_on_signals(), Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(f"simulating {scn.name}", total=scn.replications)
 
         def advance(lanes: int) -> None:
             progress.advance(task, lanes)
 
+        def note(text: str) -> None:
+            typer.echo(f"note: {text}", err=True)
+
         try:
             if resuming:
-                summary = resume_run(folder, workers=workers, command=sys.argv, on_chunk=advance)
+                summary = resume_run(
+                    folder, workers=workers, command=sys.argv, on_chunk=advance, on_note=note
+                )
             else:
                 summary = run_scenario(
                     scn,
@@ -216,23 +245,53 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None, 
                     on_chunk=advance,
                     chunk=chunk or CHUNK_LANES,
                 )
-        except StoreError as err:
+        except (StoreError, ScenarioError) as err:
             fail(str(err))
-        except (RunFailed, KeyboardInterrupt) as err:
+        except (RunFailed, DiskError, KeyboardInterrupt) as err:
             progress.stop()
-            kept = f"{chunks_on_disk(folder)} of {read_manifest(folder)['chunks']} chunks kept"
-            if isinstance(err, RunFailed):
-                typer.echo(f"error: {err}; {kept} in {folder}", err=True)
-            else:
-                typer.echo(f"interrupted: {kept} in {folder}", err=True)
-            again = f" --given {given}" if given is not None else ""
-            typer.echo(f"finish with: negsim run --resume {folder}{again}", err=True)
-            code = 1 if isinstance(err, RunFailed) else 128 + getattr(err, "signum", 2)
-            raise typer.Exit(code=code) from None
+            stopped(folder, err, given)
     if given is not None:
         nowcast(console, scn, folder, given, created=not resuming)
         return
     print_headline(console, scn, summary, folder)
+
+
+def stopped(folder: Path, err: BaseException, given: Path | None = None) -> None:
+    """Say what stopped a run, what was kept and how to finish it; exit 1, or 128 + signal."""
+    from sim.interrupt import ignore_further_signals
+    from sim.run import chunks_on_disk
+
+    ignore_further_signals()
+    code = 128 + getattr(err, "signum", 2) if isinstance(err, KeyboardInterrupt) else 1
+    if not (folder / "manifest.json").is_file():
+        typer.echo(f"interrupted before the run started; nothing written in {folder}", err=True)
+        end(code, err)
+    try:
+        total = json.loads((folder / "manifest.json").read_text())["chunks"]
+    except (OSError, ValueError, KeyError):
+        total = "?"
+    kept = f"{chunks_on_disk(folder)} of {total} chunks kept in {folder}"
+    if isinstance(err, KeyboardInterrupt):
+        typer.echo(f"interrupted: {kept}", err=True)
+    else:
+        typer.echo(f"error: {err}; {kept}", err=True)
+    again = f" --given {given}" if given is not None else ""
+    typer.echo(f"finish with: negsim run --resume {folder}{again}", err=True)
+    end(code, err)
+
+
+def end(code: int, err: BaseException | None = None) -> None:
+    """Exit with `code`; at once after a signal or if a worker pool was stopped mid-flight: every
+    file is written atomically, so nothing is lost, while a further Ctrl-C could cut a slow exit
+    short with a traceback and interpreter exit could wait forever on the pool."""
+    from sim.executors import stopped_mid_flight
+    from sim.interrupt import Interrupted
+
+    if isinstance(err, Interrupted) or stopped_mid_flight():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise typer.Exit(code=code)
 
 
 def read_facts(path: Path, scn):
@@ -300,23 +359,25 @@ def print_headline(console, scn, summary: dict, folder: Path) -> None:
 @app.command()
 def show(folder: Annotated[Path, typer.Argument(help="A results folder of negsim run.")]) -> None:
     """Print the headline figures of a finished run again, from its results folder."""
-    import json
-
     from rich.console import Console
 
-    from sim.store import StoreError, read_manifest
+    from sim.store import StoreError, read_json, read_manifest
 
     summary_file = folder / "summary.json"
     try:
         status = read_manifest(folder).get("status")
+        if status != "complete":
+            fail(
+                f"{folder}: run is {status}, not complete; finish it with: negsim run --resume {folder}"
+            )
+        summary = read_json(summary_file)
     except StoreError as err:
         fail(str(err))
-    if status != "complete" or not summary_file.is_file():
-        fail(
-            f"{folder}: run is {status}, not complete; finish it with: negsim run --resume {folder}"
-        )
     scn = load(folder / "scenario.yaml")
-    print_headline(Console(), scn, json.loads(summary_file.read_text()), folder)
+    try:
+        print_headline(Console(), scn, summary, folder)
+    except (KeyError, TypeError, ValueError) as err:
+        fail(f"{summary_file}: damaged ({type(err).__name__}: {err})")
 
 
 @app.command()
@@ -377,15 +438,14 @@ def sweep(
     self_contained: SelfContainedOption = False,
 ) -> None:
     """Sweep parameters of a scenario over a design; write sweep.parquet and sweep.html."""
-    from functools import partial
-
     from sim.designs import DesignError, SweepFile, is_sweep_file, load_sweep_file, parse_param
     from sim.executors import ExecutorError
     from sim.loader import ScenarioError
-    from sim.store import StoreError
-    from sim.sweep import SweepError, start_sweep
+    from sim.store import StoreError, default_folder
+    from sim.sweep import SweepError, plan_sweep
 
-    start = None  # a new sweep's folder is laid out once the workers are known to be there
+    check_workers(workers)
+    plan = None  # a new sweep's folder is laid out once the workers are known to be there
     try:
         folder = resume
         if folder is None:
@@ -400,17 +460,9 @@ def sweep(
             scn = load(spec.scenario, overrides)
             params = spec.params + [parse_param(p) for p in param or []]
             design = {"method": method or spec.method, "samples": samples or spec.samples}
-            folder = out or Path("results") / sweep_folder_name(scn.name, design["method"], params)
-            start = partial(
-                start_sweep,
-                scn,
-                params,
-                folder,
-                **design,
-                command=sys.argv,
-                description=spec.description,
-            )
-        _sweep(folder, workers or os.cpu_count() or 1, scheduler, start)
+            folder = out or default_folder(sweep_folder_name(scn.name, design["method"], params))
+            plan = plan_sweep(scn, params, **design, description=spec.description)
+        _sweep(folder, workers or os.cpu_count() or 1, scheduler, plan)
     except (DesignError, ScenarioError, StoreError, ExecutorError, SweepError) as err:
         fail(str(err))
     from rich.console import Console
@@ -425,20 +477,23 @@ def sweep(
 
 
 def sweep_folder_name(scenario: str, method: str, params: list) -> str:
-    """'sweep-baseline-grid-beta-reservation-TIME': the folder says the design."""
+    """'sweep-baseline-grid-beta-margin': the folder says the design (the store adds the time)."""
     tails = [p.path.split(".")[-1] for p in params]
     what = "-".join(tails) if len(tails) <= 3 else f"{len(tails)}params"
-    return f"sweep-{scenario}-{method}-{what}-{datetime.now():%Y%m%d-%H%M%S}"
+    return f"sweep-{scenario}-{method}-{what}"
 
 
-def _sweep(folder: Path, workers: int, scheduler: str | None, start=None) -> None:
+def _sweep(folder: Path, workers: int, scheduler: str | None, plan=None) -> None:
+    """Run the sweep `plan` into a new `folder` (or, with no plan, resume the one in `folder`)."""
     import time
 
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from sim.executors import open_pool
-    from sim.sweep import PointsFailed, remaining, run_sweep
+    from sim.executors import SchedulerLost, open_pool, stop_now
+    from sim.interrupt import ignore_further_signals, stop_on_signals
+    from sim.store import DiskError, new_folder, owned
+    from sim.sweep import PointsFailed, lay_out_sweep, remaining, run_sweep
 
     console = Console()
     columns = [
@@ -448,23 +503,32 @@ def _sweep(folder: Path, workers: int, scheduler: str | None, start=None) -> Non
         TimeRemainingColumn(),
     ]
     started = time.perf_counter()
-    with open_pool(workers, scheduler) as pool, Progress(*columns, console=console) as progress:
-        if start is not None:
-            start()
-        points, lanes = remaining(folder)
-        point_bar = progress.add_task("points      ", total=points)
-        lane_bar = progress.add_task("replications", total=lanes)
-
-        def advance(done: int, lanes_done: int) -> None:
-            progress.advance(point_bar, done)
-            progress.advance(lane_bar, lanes_done)
-
+    tasks = plan.tasks if plan is not None else remaining(folder)[2]
+    workers = max(1, min(workers, tasks))  # never more processes than chunks to run
+    with (
+        stop_on_signals(),
+        open_pool(workers, scheduler) as pool,
+        Progress(*columns, console=console) as progress,
+    ):
         try:
-            table = run_sweep(folder, pool, advance)
-        except KeyboardInterrupt:
+            with new_folder(folder) if plan is not None else owned(folder):
+                if plan is not None:
+                    lay_out_sweep(plan, folder, sys.argv)
+                points, lanes, _ = remaining(folder)
+                point_bar = progress.add_task("points      ", total=points)
+                lane_bar = progress.add_task("replications", total=lanes)
+
+                def advance(done: int, lanes_done: int) -> None:
+                    progress.advance(point_bar, done)
+                    progress.advance(lane_bar, lanes_done)
+
+                table = run_sweep(folder, pool, advance)
+        except (KeyboardInterrupt, DiskError, SchedulerLost) as err:
+            ignore_further_signals()
+            if pool.executor is not None and pool.renew is not None:
+                stop_now(pool.executor)
             progress.stop()
-            console.print(f"interrupted; finish with: negsim sweep --resume {folder}")
-            raise typer.Exit(code=130) from None
+            sweep_stopped(folder, err)
         except PointsFailed as err:
             progress.stop()
             for failure in err.failures:
@@ -475,6 +539,18 @@ def _sweep(folder: Path, workers: int, scheduler: str | None, start=None) -> Non
     seconds = time.perf_counter() - started
     console.print(f"{points} of {len(table)} points simulated on {pool.where} in {seconds:.1f} s")
     console.print(f"results: {folder}  report: {folder / 'sweep.html'}")
+
+
+def sweep_stopped(folder: Path, err: BaseException) -> None:
+    """Say what stopped a sweep and how to finish it; exit 1, or 128 + the signal."""
+    code = 128 + getattr(err, "signum", 2) if isinstance(err, KeyboardInterrupt) else 1
+    what = "interrupted" if isinstance(err, KeyboardInterrupt) else f"error: {err}"
+    if not (folder / "manifest.json").is_file():
+        typer.echo(f"{what}; the sweep had not started: nothing written in {folder}", err=True)
+    else:
+        typer.echo(f"{what}; finished points are kept in {folder}", err=True)
+        typer.echo(f"finish with: negsim sweep --resume {folder}", err=True)
+    end(code, err)
 
 
 @app.command("validate-theory")
@@ -542,13 +618,13 @@ def compare(
     from sim.compare import CompareError, compare, gather, terminal_table, write_table
     from sim.compare_report import write_comparison_report
     from sim.loader import ScenarioError
-    from sim.store import StoreError
+    from sim.store import StoreError, default_folder
     from sim.summary_text import compare_sentences
 
     overrides = list(set_ or [])
     overrides += [f"replications={reps}"] if reps is not None else []
     overrides += [f"seed={seed}"] if seed is not None else []
-    folder = out or Path("results") / f"compare-{datetime.now():%Y%m%d-%H%M%S}"
+    folder = out or default_folder("compare")
     console = Console()
     columns = [
         TextColumn("{task.description}"),
@@ -597,7 +673,7 @@ def explain(
     from rich.console import Console
 
     from sim.explain import ExplainError, start_explain
-    from sim.store import StoreError
+    from sim.store import StoreError, default_folder
 
     try:
         if resume is None:
@@ -607,7 +683,7 @@ def explain(
             overrides += [(f"--reps {reps}", f"replications={reps}")] if reps is not None else []
             overrides += [(f"--seed {seed}", f"seed={seed}")] if seed is not None else []
             scn = load(_scenario_file(source), overrides)
-            folder = out or Path("results") / f"explain-{scn.name}-{datetime.now():%Y%m%d-%H%M%S}"
+            folder = out or default_folder(f"explain-{scn.name}")
             start_explain(scn, folder, command=sys.argv)
         else:
             if source is not None or out is not None:
@@ -672,14 +748,14 @@ def discover(
 
     from sim.discover import DiscoverError, discover, finish, start_discover, write_results
     from sim.discover_report import headline, write_discover_report
-    from sim.store import StoreError
+    from sim.store import StoreError, default_folder
 
     console = Console()
     try:
         with console.status(f"discovering when {outcome} holds in {source}"):
             found = discover(source, outcome, density)
         name = found.cases.scenario.name
-        folder = out or Path("results") / f"discover-{name}-{datetime.now():%Y%m%d-%H%M%S}"
+        folder = out or default_folder(f"discover-{name}")
         start_discover(folder, source, outcome, sys.argv)
     except (DiscoverError, StoreError) as err:
         fail(str(err))
@@ -746,7 +822,7 @@ def calibrate(
 ) -> None:
     """Fit the scenario's uncertain inputs to target facts by ABC; write calibrate.html."""
     from sim.calibrate import CalibrationError, Settings, start
-    from sim.store import StoreError, read_manifest
+    from sim.store import StoreError, default_folder, read_manifest
 
     try:
         if resume is not None:
@@ -765,7 +841,7 @@ def calibrate(
             settings = Settings(posterior=posterior, batch=batch, max_lanes=max_lanes)
             settings.check()
             seed = scn.seed if seed is None else seed
-            folder = out or Path("results") / f"calibrate-{scn.name}-{datetime.now():%Y%m%d-%H%M%S}"
+            folder = out or default_folder(f"calibrate-{scn.name}")
         facts = read_facts(targets, scn)
         if resume is None:
             start(folder, scn, targets.read_text(encoding="utf-8"), settings, seed, sys.argv)

@@ -94,6 +94,8 @@ def _scalar(text: str, raw: str) -> Any:
         value = yaml.safe_load(raw)
     except yaml.YAMLError:
         value = None
+    except ValueError as err:  # a date that does not exist, e.g. 2009-02-30
+        raise DesignError(f"--param {text}: '{raw.strip()}' is not a real date ({err})") from None
     if value is None or isinstance(value, (dict, list)):
         raise DesignError(f"--param {text}: '{raw}' is not a single value")
     return value
@@ -205,8 +207,8 @@ def is_sweep_file(path: Path) -> bool:
     """A YAML file with a top-level `params:` mapping is a sweep, not a scenario."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return False
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError):
+        return False  # the scenario loader then says what is wrong, with the line
     return isinstance(data, dict) and "params" in data
 
 
@@ -225,4 +227,9 @@ def load_sweep_file(path: Path) -> SweepFile:
     params = [parse_param(f"{k}={_spec_text(v)}") for k, v in data["params"].items()]
     keys = ("method", "samples", "replications", "seed", "description")
     fields = {k: data[k] for k in keys if k in data}
+    for key, value in fields.items():
+        wanted = str if key in ("method", "description") else int
+        if type(value) is not wanted:
+            kind = "text" if wanted is str else "a whole number"
+            raise DesignError(f"{path}: {key}: expected {kind}, got {value!r}")
     return SweepFile(path.parent / data["scenario"], params, **fields)

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import os
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
-from sim.interrupt import ignore_ctrl_c
+from sim.interrupt import start_worker
 
 
 class ExecutorError(Exception):
     """The requested executor cannot be used (bad address, cluster unreachable)."""
+
+
+class SchedulerLost(Exception):
+    """The Dask scheduler stopped answering mid-sweep; the finished points are kept."""
 
 
 @dataclass
@@ -23,6 +34,7 @@ class Pool:
     slots: int
     where: str
     renew: Callable[[], Executor] | None = None  # a fresh local pool after a worker crashed
+    lost: Callable[[], bool] = lambda: False  # True once a cluster has stopped answering
 
     def restart(self) -> bool:
         """Replace a broken local pool by a fresh one; False if this pool cannot be renewed."""
@@ -40,8 +52,33 @@ def local_pool(workers: int) -> ProcessPoolExecutor:
     "spawn" start method, which would re-import mesa, pandas and scipy in every worker (~1 s each).
     """
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=_fork_server(), initializer=ignore_ctrl_c
+        max_workers=workers,
+        mp_context=_fork_server(),
+        initializer=start_worker,
+        initargs=(os.getpid(),),
     )
+
+
+_STOPPED: list[Executor] = []  # pools this process ended mid-flight (see `stopped_mid_flight`)
+
+
+def stop_now(executor: Executor) -> None:
+    """Stop a pool without waiting for the chunks in flight: its worker processes are ended."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+    if processes:
+        _STOPPED.append(executor)
+
+
+def stopped_mid_flight() -> bool:
+    """True while a pool ended mid-flight still has its manager thread: it may wait forever for
+    a worker that died mid-message, and so would the interpreter's exit; end with os._exit."""
+    threads = [getattr(e, "_executor_manager_thread", None) for e in _STOPPED]
+    return any(t is not None and t.is_alive() for t in threads)
 
 
 def start_fork_server() -> None:
@@ -52,7 +89,14 @@ def start_fork_server() -> None:
     forkserver.ensure_running()
 
 
+TRACKER_QUIET = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
 def _fork_server() -> multiprocessing.context.BaseContext:
+    # after a pool is stopped mid-flight the resource tracker frees its queues' semaphores; it
+    # need not warn about them below the "finish with" line (children take these -W options)
+    if TRACKER_QUIET not in sys.warnoptions:
+        sys.warnoptions.append(TRACKER_QUIET)
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["sim.ensemble"])
     return context
@@ -72,27 +116,107 @@ def open_pool(workers: int, scheduler: str | None = None) -> Iterator[Pool]:
     pool.renew = lambda: local_pool(workers)
     try:
         yield pool
-    finally:
-        pool.executor.shutdown(cancel_futures=True)
+    except BaseException:
+        stop_now(pool.executor)
+        raise
+    pool.executor.shutdown(cancel_futures=True)
+
+
+CONTACT_SECONDS = 15.0  # the longest negsim waits for any answer from a Dask scheduler
+SCHEMES = ("tcp", "tls")
+DASK_LOGGERS = ("distributed", "distributed.client", "tornado.application")
+
+
+def check_address(address: str) -> None:
+    """A scheduler address is SCHEME://HOST:PORT (ExecutorError saying what is wrong)."""
+    try:
+        parts = urlsplit(address)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme not in SCHEMES or not parts.hostname or port is None:
+        raise ExecutorError(f"--scheduler {address}: expected an address like tcp://HOST:8786")
+    if parts.path or parts.query or parts.fragment:
+        raise ExecutorError(f"--scheduler {address}: expected an address like tcp://HOST:8786")
+
+
+def within(seconds: float, what: str, call: Callable[[], Any]) -> Any:
+    """call() on a helper thread; ExecutorError if it has not answered within `seconds` (a
+    server that accepts connections but never speaks would otherwise hang negsim)."""
+    box: dict[str, Any] = {}
+
+    def attempt() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as err:  # handed to the caller's thread below
+            box["error"] = err
+
+    helper = threading.Thread(target=attempt, daemon=True)
+    helper.start()
+    helper.join(seconds)
+    if helper.is_alive():
+        raise ExecutorError(f"{what}: no answer within {seconds:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 @contextmanager
 def _dask_pool(address: str) -> Iterator[Pool]:
-    """A concurrent.futures view of an existing Dask distributed cluster."""
-    if not address.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
-        raise ExecutorError(f"--scheduler {address}: expected an address like tcp://HOST:8786")
+    """A concurrent.futures view of an existing Dask distributed cluster. Every contact with its
+    scheduler is under CONTACT_SECONDS; Dask's own reconnect tracebacks are silenced, as negsim
+    says in one line what happened."""
+    check_address(address)
     from distributed import Client
 
+    where = f"--scheduler {address}"
+    chatter = [logging.getLogger(name) for name in DASK_LOGGERS]
+    levels = [logger.level for logger in chatter]
+    for logger in chatter:
+        logger.setLevel(logging.CRITICAL)
     try:
-        client = Client(address, timeout="10s")
-    except (OSError, TimeoutError) as err:
-        raise ExecutorError(f"--scheduler {address}: cannot reach the scheduler ({err})") from None
-    try:
-        threads = sum(client.nthreads().values()) or 1
-        executor = client.get_executor()
         try:
-            yield Pool(executor, 2 * threads, f"Dask at {address} ({threads} threads)")
+            client = within(CONTACT_SECONDS, where, lambda: Client(address, timeout="10s"))
+        except (OSError, TimeoutError, ValueError) as err:
+            raise ExecutorError(f"{where}: cannot reach the scheduler ({err})") from None
+        try:
+            yield _dask_executor(client, address, where)
         finally:
-            executor.shutdown(wait=False)
+            with suppress(Exception):
+                within(CONTACT_SECONDS, where, client.close)
     finally:
-        client.close()
+        for logger, level in zip(chatter, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _dask_executor(client: Any, address: str, where: str) -> Pool:
+    """A Pool on a connected client, once at least one worker has joined."""
+    try:
+        within(CONTACT_SECONDS + 1, where, lambda: client.wait_for_workers(1, CONTACT_SECONDS))
+    except (OSError, TimeoutError) as err:
+        raise ExecutorError(
+            f"{where}: no worker joined within {CONTACT_SECONDS:g} s; "
+            f"start one with: dask worker {address}"
+        ) from err
+    threads = sum(within(CONTACT_SECONDS, where, client.nthreads).values()) or 1
+    return Pool(
+        client.get_executor(),
+        2 * threads,
+        f"Dask at {address} ({threads} threads)",
+        lost=_silence_detector(client),
+    )
+
+
+def _silence_detector(client: Any) -> Callable[[], bool]:
+    """A check that turns True once `client` has been cut off from its scheduler for longer than
+    CONTACT_SECONDS (the client would otherwise try to reconnect for many minutes)."""
+    since: list[float] = []
+
+    def lost() -> bool:
+        if client.status == "running":
+            since.clear()
+            return False
+        since[:] = since or [time.monotonic()]
+        return time.monotonic() - since[0] > CONTACT_SECONDS
+
+    return lost

@@ -52,6 +52,7 @@ def load_scenario(path: str | Path, overrides: Iterable[Override] = ()) -> Scena
         except ScenarioError as err:
             raise ScenarioError(shown + str(err).removeprefix(f"--set {item}")) from None
         set_paths[key] = shown
+    _check_size(data, str(path))
     return build(data, lines, set_paths, str(path))
 
 
@@ -205,8 +206,12 @@ def parse_override(item: str) -> tuple[tuple[str, ...], Any]:
         raise ScenarioError(f"--set {item}: value is not valid YAML: {what}") from None
     except (yaml.YAMLError, RecursionError):
         raise ScenarioError(f"--set {item}: value is not valid YAML") from None
+    except ValueError as err:  # a date that does not exist, e.g. 2009-02-30
+        raise ScenarioError(f"--set {item}: not a real date ({err})") from None
     if value is None:
         raise ScenarioError(f"--set {item}: missing value")
+    if parts[0] == "extends":
+        raise ScenarioError(f"--set {item}: extends is read from the file; it cannot be set")
     return parts, value
 
 
@@ -216,7 +221,7 @@ def apply_override(data: dict, key: tuple[str, ...], value: Any, item: str) -> N
     for depth, part in enumerate(key):
         where = ".".join(key[:depth]) or "the scenario"
         if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
+            if not (part.isascii() and part.isdigit()) or int(part) >= len(node):
                 raise ScenarioError(
                     f"--set {item}: '{where}' is a list of {len(node)}; "
                     f"'{part}' is not an index 0..{len(node) - 1}"
@@ -238,7 +243,10 @@ def apply_override(data: dict, key: tuple[str, ...], value: Any, item: str) -> N
 
 def _load_tree(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[tuple, Location]]:
     """Read one file and its `extends:` ancestors; return merged data and key -> (file, line)."""
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop, before Python 3.13
+        raise ScenarioError(f"{path}: symbolic link loop") from None
     if resolved in chain:
         cycle = " -> ".join(p.name for p in (*chain, resolved))
         raise ScenarioError(f"{path}: extends cycle: {cycle}")
@@ -324,6 +332,8 @@ def _index_lines(node: yaml.Node, prefix: tuple, file: str, out: dict[tuple, Loc
         for i, item in enumerate(node.value):
             out[(*prefix, str(i))] = (file, item.start_mark.line + 1)
             _index_lines(item, (*prefix, str(i)), file, out)
+    elif node.tag == "tag:yaml.org,2002:timestamp":
+        _check_date(node, prefix, file)
 
 
 def _merge(base: Any, over: Any) -> Any:
@@ -414,3 +424,37 @@ def _unwrap(annotation: Any) -> Any:
 
 def _dotted(loc: tuple) -> str:
     return ".".join(str(p) for p in loc)
+
+
+def _check_date(node: yaml.ScalarNode, prefix: tuple, file: str) -> None:
+    """A value written as a date must be a real one: 2009-02-30 or year 0 is an error here, with
+    its line, rather than a traceback from the YAML library."""
+    try:
+        yaml.SafeLoader("").construct_yaml_timestamp(node)
+    except ValueError as err:
+        where = f"{file}:{node.start_mark.line + 1}"
+        message = f"{where}: {_dotted(prefix)}: {node.value} is not a real date ({err})"
+        raise ScenarioError(message) from None
+
+
+MAX_TEXT_BYTES = MAX_FILE_BYTES // 2  # keys and values; the resolved file adds its markup
+
+
+def _check_size(data: Any, file: str) -> None:
+    """Refuse a scenario whose text, aliases (*name) expanded, exceeds MAX_TEXT_BYTES: a short
+    file can repeat one long string thousands of times, and every results folder would hold it."""
+    total, stack = 0, [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        else:
+            total += len(str(node).encode("utf-8", "replace"))
+        if total > MAX_TEXT_BYTES:
+            limit = MAX_TEXT_BYTES / 1_000_000
+            raise ScenarioError(
+                f"{file}: more than {limit:g} MB of text once aliases (*name) are expanded"
+            )

@@ -13,6 +13,7 @@ import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,9 @@ import yaml
 
 from sim import report, store
 from sim.ensemble import CHUNK_LANES, chunk_sizes, make_executor, run_chunks
+from sim.executors import stop_now
 from sim.interrupt import stop_on_signals
-from sim.loader import ScenarioError, document, load_scenario
+from sim.loader import MAX_FILE_BYTES, ScenarioError, document, load_scenario
 from sim.model import ChunkResult
 from sim.outcomes import ParquetColumns, Timeline, summarize
 from sim.scenario import Scenario
@@ -53,22 +55,32 @@ def run_scenario(
     """
     if chunk < 1:
         raise ValueError(f"chunk must be at least 1 lane, got {chunk}")
-    store.prepare_folder(out)
-    store.write_atomic(out / "scenario.yaml", resolved_yaml(scenario))
-    manifest = {
-        "status": "running",
-        "scenario": scenario.name,
-        "seed": scenario.seed,
-        "replications": scenario.replications,
-        "chunk_lanes": chunk,
-        "chunks": len(chunk_sizes(scenario.replications, chunk)),
-        "workers": workers,
-        "trace": trace,
-        "command": command or [],
-        "started": store.now(),
-        "versions": store.versions(),
-    }
-    return _complete(scenario, out, manifest, workers, on_chunk)
+    text = resolved_yaml(scenario)
+    if len(text.encode()) > MAX_FILE_BYTES:  # its folder could be neither shown nor resumed
+        size = len(text.encode()) / 1_000_000
+        raise ScenarioError(
+            f"{scenario.name}: the resolved scenario is {size:.1f} MB; at most "
+            f"{MAX_FILE_BYTES // 1_000_000} MB fit a results folder"
+        )
+    with store.new_folder(out):
+        with store.laying_out(out):
+            store.write_atomic(out / "scenario.yaml", text)
+            manifest = {
+                "status": "running",
+                "scenario": scenario.name,
+                "seed": scenario.seed,
+                "replications": scenario.replications,
+                "chunk_lanes": chunk,
+                "chunks": len(chunk_sizes(scenario.replications, chunk)),
+                "workers": workers,
+                "trace": trace,
+                "scenario_sha256": store.digest(out / "scenario.yaml"),
+                "command": command or [],
+                "started": store.now(),
+                "versions": store.versions(),
+            }
+            store.write_json(out / "manifest.json", manifest)
+        return _complete(scenario, out, manifest, workers, on_chunk)
 
 
 def resolved_yaml(scenario: Scenario) -> str:
@@ -77,14 +89,21 @@ def resolved_yaml(scenario: Scenario) -> str:
     return yaml.safe_dump(document(scenario), sort_keys=False, allow_unicode=True)
 
 
+MANIFEST_NUMBERS = {"seed": 0, "replications": 1, "chunk_lanes": 1, "trace": 0}  # key -> minimum
+
+
 def unfinished_scenario(out: Path) -> Scenario:
     """The scenario of an unfinished results folder (StoreError if it cannot be resumed)."""
     manifest = store.read_manifest(out)
+    where = out / "manifest.json"
     if manifest.get("status") == "complete":
         raise store.StoreError(f"{out}: this run is already complete; nothing to resume")
-    missing = [k for k in ("seed", "replications", "chunk_lanes", "trace") if k not in manifest]
-    if missing:
-        raise store.StoreError(f"{out / 'manifest.json'}: no '{missing[0]}'; cannot resume")
+    for key, least in MANIFEST_NUMBERS.items():
+        value = manifest.get(key)
+        if value is None:
+            raise store.StoreError(f"{where}: no '{key}'; cannot resume")
+        if type(value) is not int or value < least:
+            raise store.StoreError(f"{where}: {key}: {value!r} is not a whole number >= {least}")
     try:
         scenario = load_scenario(out / "scenario.yaml")
     except ScenarioError as err:
@@ -92,6 +111,12 @@ def unfinished_scenario(out: Path) -> Scenario:
     if (scenario.seed, scenario.replications) != (manifest["seed"], manifest["replications"]):
         raise store.StoreError(
             f"{out}: scenario.yaml and manifest.json disagree on seed or replications"
+        )
+    recorded = manifest.get("scenario_sha256")
+    if recorded is not None and recorded != store.digest(out / "scenario.yaml"):
+        raise store.StoreError(
+            f"{out / 'scenario.yaml'}: changed since the run started (its SHA-256 differs from "
+            "manifest.json); cannot resume"
         )
     return scenario
 
@@ -102,14 +127,21 @@ def resume_run(
     workers: int = 1,
     command: list[str] | None = None,
     on_chunk: Progress = lambda lanes: None,
+    on_note: Callable[[str], None] = lambda text: None,
 ) -> dict:
-    """Finish an interrupted run in `out`, simulating only the chunks not yet on disk."""
-    scenario = unfinished_scenario(out)
-    manifest = store.read_manifest(out)
-    resumed = [*manifest.get("resumed", []), {"at": store.now(), "command": command or []}]
-    manifest.update(status="running", workers=workers, resumed=resumed)
-    manifest.pop("error", None)
-    return _complete(scenario, out, manifest, workers, on_chunk)
+    """Finish an interrupted run in `out`, simulating only the chunks not yet on disk.
+
+    Saved chunks are checked first (readable, same seed, scenario and lanes); one that is not
+    is simulated again and `on_note` says why.
+    """
+    with store.owned(out):
+        scenario = unfinished_scenario(out)
+        manifest = store.read_manifest(out)
+        resumed = [*manifest.get("resumed", []), {"at": store.now(), "command": command or []}]
+        manifest.update(status="running", workers=workers, resumed=resumed)
+        manifest.pop("error", None)
+        manifest.setdefault("scenario_sha256", store.digest(out / "scenario.yaml"))
+        return _complete(scenario, out, manifest, workers, on_chunk, on_note)
 
 
 def chunks_on_disk(out: Path) -> int:
@@ -118,33 +150,38 @@ def chunks_on_disk(out: Path) -> int:
 
 
 def _complete(
-    scenario: Scenario, out: Path, manifest: dict, workers: int, on_chunk: Progress
+    scenario: Scenario,
+    out: Path,
+    manifest: dict,
+    workers: int,
+    on_chunk: Progress,
+    on_note: Callable[[str], None] = lambda text: None,
 ) -> dict:
-    """Simulate the missing chunks, assemble the result files, mark the folder complete."""
+    """Simulate the missing chunks, assemble the result files, mark the folder complete.
+
+    An interrupt, a failing chunk or a failing disk leaves the manifest `interrupted`, the
+    finished chunks kept and no temporary file behind."""
     started = time.perf_counter()
-    store.write_json(out / "manifest.json", manifest)
-    (out / CHUNKS).mkdir(exist_ok=True)
-    sizes = chunk_sizes(scenario.replications, manifest["chunk_lanes"])
-    done = [i for i in range(len(sizes)) if _counts_path(out, i).is_file()]
-    executor = make_executor(workers, len(sizes) - len(done))
-    try:
-        with stop_on_signals():
+    executor = None
+    with stop_on_signals():
+        try:
+            store.write_json(out / "manifest.json", manifest)
+            (out / CHUNKS).mkdir(exist_ok=True)
+            sizes = chunk_sizes(scenario.replications, manifest["chunk_lanes"])
             timeline = Timeline(scenario)
-            for index in done:
-                timeline.add(_load_chunk(out, index))
+            done = _saved_chunks(out, manifest, sizes, timeline, on_note)
             on_chunk(sum(sizes[i] for i in done))
+            executor = make_executor(workers, len(sizes) - len(done))
             _simulate(scenario, out, manifest, set(done), executor, timeline, on_chunk)
             if executor is not None:
                 executor.shutdown()  # idle workers would hold their memory while we assemble
             simulated = time.perf_counter() - started
             summary = _assemble(scenario, out, timeline, len(sizes))
-    except BaseException as err:
-        failed = {} if isinstance(err, KeyboardInterrupt) else {"error": str(err)}
-        store.write_json(out / "manifest.json", {**manifest, "status": "interrupted", **failed})
-        raise
-    finally:
-        if executor is not None:
-            executor.shutdown(cancel_futures=True)
+        except BaseException as err:
+            if executor is not None:
+                stop_now(executor)
+            _stopped(out, manifest, err)
+            raise
     manifest.update(
         status="complete",
         finished=store.now(),
@@ -153,6 +190,46 @@ def _complete(
     store.write_json(out / "manifest.json", manifest)
     shutil.rmtree(out / CHUNKS, ignore_errors=True)
     return summary
+
+
+def _stopped(out: Path, manifest: dict, err: BaseException) -> None:
+    """Mark the folder `interrupted` (with the error, unless it was a signal); drop temp files."""
+    store.remove_partials(out)
+    failed = {} if isinstance(err, KeyboardInterrupt) else {"error": str(err)}
+    with suppress(store.DiskError):  # a full disk may refuse even this; `running` then says it
+        store.write_json(out / "manifest.json", {**manifest, "status": "interrupted", **failed})
+
+
+def _saved_chunks(
+    out: Path, manifest: dict, sizes: list[int], timeline: Timeline, on_note: Callable[[str], None]
+) -> list[int]:
+    """Indices of the chunks on disk that hold what they should (added to `timeline`); any other
+    saved chunk is removed, to be simulated again."""
+    done = []
+    for index in range(len(sizes)):
+        if not (_counts_path(out, index).exists() or _runs_path(out, index).exists()):
+            continue
+        expect = _chunk_label(manifest, index, sizes[index])
+        chunk, problem = _load_chunk(out, index, expect)
+        if chunk is None:
+            _runs_path(out, index).unlink(missing_ok=True)
+            _counts_path(out, index).unlink(missing_ok=True)
+            if problem:
+                on_note(f"chunk {index} {problem}: simulating it again")
+            continue
+        timeline.add(chunk)
+        done.append(index)
+    return done
+
+
+def _chunk_label(manifest: dict, index: int, lanes: int) -> dict[str, object]:
+    """What a saved chunk must say it holds: seed, scenario digest and its lane range."""
+    return {
+        "seed": manifest["seed"],
+        "scenario_sha256": manifest["scenario_sha256"],
+        "first_lane": index * manifest["chunk_lanes"],
+        "lanes": lanes,
+    }
 
 
 def _simulate(
@@ -189,8 +266,13 @@ def _simulate(
             _write_traces(out / "traces.parquet", result.trace, scenario, timeline)
         lanes = np.arange(sizes[index], dtype=np.int64) + index * chunk
         store.write_table(_runs_path(out, index), {"lane": lanes, **result.runs})
+        label = _chunk_label(manifest, index, sizes[index])
+        label["runs_sha256"] = store.digest(_runs_path(out, index))
         store.write_arrays(
-            _counts_path(out, index), agreements=result.agreements, offer_hist=result.offer_hist
+            _counts_path(out, index),
+            agreements=result.agreements,
+            offer_hist=result.offer_hist,
+            **{key: np.array(value) for key, value in label.items()},
         )
         timeline.add(result)
         on_chunk(sizes[index])
@@ -208,7 +290,7 @@ def _assemble(scenario: Scenario, out: Path, timeline: Timeline, chunks: int) ->
         runs.abandon()
         raise
     weekly = timeline.table()
-    _write_parquet(out / "timeline.parquet", weekly)
+    store.write_frame(out / "timeline.parquet", weekly)
     summary = summarize(ParquetColumns(out / "runs.parquet"), timeline, scenario)
     store.write_json(out / "summary.json", summary)
     report.write_run_report(out, scenario, summary, weekly)
@@ -223,21 +305,26 @@ def _counts_path(out: Path, index: int) -> Path:
     return out / CHUNKS / f"counts-{index:05d}.npz"
 
 
-def _load_chunk(out: Path, index: int) -> ChunkResult:
-    """A finished chunk read back from disk (its lanes and weekly counts)."""
-    table = pq.read_table(_runs_path(out, index))
-    with np.load(_counts_path(out, index), allow_pickle=False) as counts:
-        return ChunkResult(
-            runs={name: table.column(name).to_numpy() for name in table.column_names[1:]},
-            agreements=counts["agreements"],
-            offer_hist=counts["offer_hist"],
-        )
-
-
-def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    frame.to_parquet(tmp, index=False)
-    tmp.replace(path)
+def _load_chunk(out: Path, index: int, expect: dict[str, object]) -> tuple[ChunkResult | None, str]:
+    """A finished chunk read back from disk, or None and why it cannot be trusted: unreadable,
+    half there or altered (its lanes file no longer has the SHA-256 its counts file recorded),
+    or simulated for another seed, scenario or range of lanes."""
+    if not _counts_path(out, index).exists():
+        return None, ""  # stopped between its two files: not finished
+    try:
+        with np.load(_counts_path(out, index), allow_pickle=False) as counts:
+            label = {key: counts[key].item() for key in (*expect, "runs_sha256") if key in counts}
+            agreements, offer_hist = counts["agreements"], counts["offer_hist"]
+        if label.pop("runs_sha256", None) != store.digest(_runs_path(out, index)):
+            altered = "was simulated for another seed, scenario or range of lanes"
+            return None, altered if label != expect else "was altered since it was saved"
+        table = pq.read_table(_runs_path(out, index))
+        runs = {name: table.column(name).to_numpy() for name in table.column_names[1:]}
+    except Exception as err:  # any damage: zip, npy, Parquet, a missing file
+        return None, f"is unreadable ({type(err).__name__})"
+    if label != expect:
+        return None, "was simulated for another seed, scenario or range of lanes"
+    return ChunkResult(runs=runs, agreements=agreements, offer_hist=offer_hist), ""
 
 
 def _write_traces(path: Path, trace: np.ndarray, scenario: Scenario, timeline: Timeline) -> None:
@@ -254,4 +341,4 @@ def _write_traces(path: Path, trace: np.ndarray, scenario: Scenario, timeline: T
             "offer": trace.reshape(-1),
         }
     )
-    _write_parquet(path, frame.dropna(subset=["offer"]))
+    store.write_frame(path, frame.dropna(subset=["offer"]))

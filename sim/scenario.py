@@ -19,6 +19,7 @@ Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z][A-Z
 PARTY_ATTRS = ("margin", "capacity", "readiness")
 TACTIC_ATTRS = ("beta", "noise", "reciprocity", "trust_sensitivity", "discount")
 RATIFIER_ATTRS = ("mood",)
+MAX_ISSUES = 20  # the reports draw a panel per issue side by side
 
 
 class PathError(ValueError):
@@ -132,6 +133,12 @@ class Calendar(Strict):
                     )
         return self
 
+    @model_validator(mode="after")
+    def _deadline_after_first_week(self) -> Calendar:
+        if (self.deadline - self.start).days < 7:  # time to the deadline would be 0 weeks: 0/0
+            raise PathError(("deadline",), f"{self.deadline} is in the start's week; set it later")
+        return self
+
 
 class Issue(Strict):
     """One negotiated dimension: a number on a range with a unit."""
@@ -179,6 +186,14 @@ class Tactic(Strict):
     discount: float = Field(
         1.0, gt=0, le=1, description="Weekly discount factor (Rubinstein's delta)."
     )
+
+    @model_validator(mode="after")
+    def _rubinstein_discounts(self) -> Tactic:
+        if self.kind == "rubinstein" and self.discount >= 1:  # the equilibrium split is 0/0
+            raise PathError(
+                ("kind",), f"'rubinstein' needs a discount below 1, not {self.discount}"
+            )
+        return self
 
 
 class Actor(Strict):
@@ -451,6 +466,34 @@ class Scenario(Strict):
                     ("parties", pname, "actors"),
                     f"no actor with influence gives issue '{issue}' any salience",
                 )
+
+    @field_validator("issues")
+    @classmethod
+    def _issues_the_reports_show(cls, issues: dict[str, Issue]) -> dict[str, Issue]:
+        if len(issues) > MAX_ISSUES:
+            raise ValueError(f"{len(issues)} issues; the reports show at most {MAX_ISSUES}")
+        return issues
+
+    @field_validator("parties")
+    @classmethod
+    def _party_keys(cls, parties: dict[str, Party]) -> dict[str, Party]:
+        for key in parties:
+            if "_" in key:  # column offer_<party>_<issue>_p50 must name one party and one issue
+                raise PathError((key,), f"party key '{key}' may not contain '_'")
+        return parties
+
+    @model_validator(mode="after")
+    def _events_in_calendar(self) -> Scenario:
+        cal = self.calendar
+        for ename, event in self.events.items():
+            days = [event.date] if event.date else list(event.window or ())
+            key = "date" if event.date else "window"
+            if days and (max(days) < cal.start or min(days) > cal.horizon):
+                raise PathError(
+                    ("events", ename, key),
+                    f"outside the calendar {cal.start} .. {cal.horizon}: it could never fire",
+                )
+        return self
 
     def issue_names(self) -> list[str]:
         """Issue names in their fixed order (the column order of every array)."""

@@ -1,11 +1,20 @@
-"""Results folder: atomic writes, a manifest with a status, Parquet streamed chunk by chunk."""
+"""Results folder: owned by one process at a time, atomic writes, a manifest with a status,
+Parquet streamed chunk by chunk."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import hashlib
 import json
 import os
 import platform
+import re
+import secrets
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -15,32 +24,159 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.interrupt import stop_on_signals
+
+DISK_ERRORS = (errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EDQUOT, errno.EROFS)
+_HELD: dict[Path, list[int]] = {}  # folders this process owns -> [lock fd, nesting depth]
+
 
 class StoreError(Exception):
-    """The results folder cannot be used (exists, not writable, ...)."""
+    """The results folder cannot be used (exists, not writable, in use, damaged, ...)."""
+
+
+class DiskError(Exception):
+    """A results file could not be written: a full disk, a file-size limit, an I/O error."""
+
+
+def default_folder(kind: str) -> Path:
+    """results/KIND-DATE-TIME-XXXX: the random suffix keeps runs started in one second apart."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", kind).strip(".-")[:60] or "run"
+    return Path("results") / f"{name}-{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
 def prepare_folder(out: Path) -> Path:
-    """Create a fresh results folder; refuse one that already holds files."""
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise StoreError(f"{out}: results folder already exists; choose another --out")
+    """Create a fresh results folder; refuse one that holds files or that another process owns."""
+    with new_folder(out):
+        return out
+
+
+@contextmanager
+def new_folder(out: Path) -> Iterator[Path]:
+    """Claim a fresh results folder and own it within the block (see `owned`): of two processes
+    given one folder, only one gets it; the other gets StoreError."""
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as err:
-        raise StoreError(f"{out}: cannot write there ({err.strerror})") from None
-    return out
+        if not out.parent.exists():
+            out.parent.mkdir(parents=True, exist_ok=True)
+        out.mkdir()  # the claim: of two processes only one creates the folder
+    except FileExistsError:
+        if not out.is_dir():
+            raise StoreError(
+                f"{out}: results folder already exists; choose another --out"
+            ) from None
+    except (OSError, ValueError) as err:
+        raise StoreError(f"{out}: cannot write there ({_reason(err)})") from None
+    with owned(out):
+        if any(out.iterdir()):  # checked under the lock: no one else is writing it now
+            raise StoreError(f"{out}: results folder already exists; choose another --out")
+        try:
+            probe = out / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as err:
+            raise StoreError(f"{out}: cannot write there ({_reason(err)})") from None
+        yield out
+
+
+@contextmanager
+def owned(out: Path) -> Iterator[None]:
+    """Own folder `out` within the block: an exclusive lock that a second process cannot take
+    (StoreError) and that the kernel releases however this process ends, so a killed run's folder
+    can still be resumed. Nested blocks in one process share the lock."""
+    key = _key(out)
+    if key not in _HELD:
+        _lock(out)
+    _HELD[key][1] += 1
+    try:
+        yield
+    finally:
+        _HELD[key][1] -= 1
+        if _HELD[key][1] == 0:
+            _unlock(out)
+
+
+def _key(out: Path) -> Path:
+    try:
+        return out.resolve()
+    except (OSError, RuntimeError):
+        return out.absolute()
+
+
+def _lock(out: Path) -> None:
+    """Take the folder's lock for this process (StoreError if another process holds it)."""
+    key = _key(out)
+    try:
+        fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    except (OSError, ValueError) as err:
+        raise StoreError(f"{out}: cannot open the folder ({_reason(err)})") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise StoreError(
+            f"{out}: another negsim process is working in this folder; "
+            "wait for it to end, or choose another folder"
+        ) from None
+    _HELD[key] = [fd, 0]
+
+
+def _unlock(out: Path) -> None:
+    fd, _ = _HELD.pop(_key(out))
+    os.close(fd)
+
+
+@contextmanager
+def laying_out(out: Path) -> Iterator[None]:
+    """Write a fresh folder's first files; if that is interrupted or fails, remove what was
+    written, so the folder is empty again rather than neither resumable nor reusable."""
+    try:
+        with stop_on_signals():
+            yield
+    except BaseException:
+        for entry in out.iterdir():
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        raise
+
+
+def _reason(err: Exception) -> str:
+    return err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+
+
+@contextmanager
+def _writing(path: Path, tmp: Path | str) -> Iterator[None]:
+    """Remove the temporary file if writing fails; a failing disk raises DiskError."""
+    try:
+        yield
+    except BaseException as err:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise DiskError(f"cannot write {path}: {disk_reason(err)}") from None
+        raise
+
+
+def disk_reason(err: OSError) -> str:
+    """What the system said, as words (pyarrow puts the errno only in its message)."""
+    code = err.errno or next((c for c in DISK_ERRORS if f"errno {c}]" in str(err)), None)
+    return os.strerror(code) if code else " ".join(str(err).split())
+
+
+def remove_partials(out: Path) -> None:
+    """Remove the temporary (hidden) files a stopped writer may have left anywhere in `out`."""
+    for path in out.rglob(".*"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
 
 
 def write_atomic(path: Path, text: str) -> None:
     """Write a text file under a temporary name, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as err:
+        raise DiskError(f"cannot write {path}: {disk_reason(err)}") from None
+    with _writing(path, tmp):
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -51,16 +187,44 @@ def write_json(path: Path, data: Any) -> None:
 def write_table(path: Path, columns: dict[str, Any]) -> None:
     """Atomic Parquet file of equal-length columns."""
     tmp = path.with_name(f".{path.name}.partial")
-    pq.write_table(pa.table(columns), tmp, compression="zstd")
-    os.replace(tmp, path)
+    with _writing(path, tmp):
+        pq.write_table(pa.table(columns), tmp, compression="zstd")
+        os.replace(tmp, path)
+
+
+def write_frame(path: Path, frame: Any) -> None:
+    """Atomic Parquet file of a pandas DataFrame (without its index)."""
+    tmp = path.with_name(f".{path.name}.partial")
+    with _writing(path, tmp):
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
 
 
 def write_arrays(path: Path, **arrays: np.ndarray) -> None:
     """Atomic .npz file of named numpy arrays (read back with numpy.load)."""
     tmp = path.with_name(f".{path.name}.partial")
-    with open(tmp, "wb") as handle:
-        np.savez(handle, **arrays)
-    os.replace(tmp, path)
+    with _writing(path, tmp):
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(tmp, path)
+
+
+def digest(path: Path) -> str:
+    """SHA-256 of a file's bytes: which scenario a chunk was simulated from."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_json(path: Path, what: str = "a JSON object") -> dict:
+    """A JSON object from a results folder, or StoreError naming the file and what is wrong."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StoreError(f"{path}: missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise StoreError(f"{path}: unreadable ({_reason(err)})") from None
+    if not isinstance(data, dict):
+        raise StoreError(f"{path}: not {what}")
+    return data
 
 
 def read_manifest(out: Path) -> dict:
@@ -68,13 +232,7 @@ def read_manifest(out: Path) -> dict:
     path = out / "manifest.json"
     if not path.is_file():
         raise StoreError(f"{out}: not a results folder (no manifest.json)")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise StoreError(f"{path}: unreadable ({err})") from None
-    if not isinstance(manifest, dict):
-        raise StoreError(f"{path}: not a manifest (expected a JSON object)")
-    return manifest
+    return read_json(path, "a manifest (expected a JSON object)")
 
 
 def versions() -> dict[str, str]:
@@ -108,20 +266,23 @@ class TableWriter:
     def write(self, columns: dict[str, Any]) -> None:
         """Append one chunk of rows (a dict of equal-length columns)."""
         table = pa.table(columns)
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
-        self.writer.write_table(table)
+        with _writing(self.path, self.tmp):
+            if self.writer is None:
+                self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
+            self.writer.write_table(table)
 
     def close(self) -> None:
         """Finish the file and move it into place."""
         if self.writer is not None:
-            self.writer.close()
-            os.replace(self.tmp, self.path)
+            with _writing(self.path, self.tmp):
+                self.writer.close()
+                os.replace(self.tmp, self.path)
             self.writer = None
 
     def abandon(self) -> None:
         """Drop the partial file (a failed run leaves no half-written table)."""
         if self.writer is not None:
-            self.writer.close()
+            with suppress(OSError):  # the disk that failed the writes may fail the footer too
+                self.writer.close()
             self.writer = None
         self.tmp.unlink(missing_ok=True)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
-import json
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
+from contextlib import suppress
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,9 @@ import yaml
 from pydantic import ValidationError
 
 from sim import store
-from sim.designs import Param, design, parse_param, sobol_indices
+from sim.designs import METHODS, Param, design, parse_param, sobol_indices
 from sim.ensemble import CHUNK_LANES, chunk_sizes, run_chunk
-from sim.executors import Pool
+from sim.executors import Pool, SchedulerLost
 from sim.interrupt import stop_on_signals
 from sim.loader import ScenarioError, apply_override, bound_inputs, document, split_inputs
 from sim.model import ChunkResult
@@ -103,12 +103,47 @@ def _typed(param: Param, base: dict) -> Param:
     for part in param.path.split("."):
         if isinstance(node, dict) and part in node:
             node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        elif isinstance(node, list) and part.isascii() and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
             return param
     whole = isinstance(node, int) and not isinstance(node, bool)
     return dataclasses.replace(param, integer=True) if whole and param.is_range else param
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepPlan:
+    """A checked sweep, not yet on disk: the resolved base, its parameters and design points."""
+
+    base: Scenario
+    resolved: dict[str, Any]
+    params: list[Param]
+    points: list[dict[str, Any]]
+    method: str
+    samples: int
+    description: str = ""
+
+    @property
+    def tasks(self) -> int:
+        """Chunks to simulate: the most worker processes that can be busy."""
+        return len(self.points) * len(chunk_sizes(self.base.replications))
+
+
+def plan_sweep(
+    base: Scenario,
+    params: list[Param],
+    *,
+    method: str = "grid",
+    samples: int = 64,
+    description: str = "",
+) -> SweepPlan:
+    """Check every design point of a sweep (ScenarioError, DesignError) without writing."""
+    resolved = document(base)
+    params = [_typed(p, resolved) for p in params]
+    points = design(params, method, samples, base.seed)
+    for values in points:
+        point_scenario(resolved, values)
+    return SweepPlan(base, resolved, params, points, method, samples, description)
 
 
 def start_sweep(
@@ -122,45 +157,60 @@ def start_sweep(
     description: str = "",
 ) -> list[dict[str, Any]]:
     """Check every design point, then lay out a fresh sweep folder (design, base, manifest)."""
-    resolved = document(base)
-    params = [_typed(p, resolved) for p in params]
-    points = design(params, method, samples, base.seed)
-    for values in points:
-        point_scenario(resolved, values)
-    store.prepare_folder(out)
-    store.write_atomic(out / "scenario.yaml", yaml.safe_dump(resolved, sort_keys=False))
-    frame = pd.DataFrame(points)
-    frame.insert(0, "point", np.arange(len(points)))
-    frame.to_parquet(out / "design.parquet", index=False)
-    manifest = {
-        "status": "running",
-        "kind": "sweep",
-        "scenario": base.name,
-        "description": description,
-        "seed": base.seed,
-        "replications": base.replications,
-        "chunk_lanes": CHUNK_LANES,
-        "method": method,
-        "samples": samples,
-        "params": [p.spec for p in params],
-        "points": len(points),
-        "command": command or [],
-        "started": store.now(),
-        "versions": store.versions(),
-    }
-    store.write_json(out / "manifest.json", manifest)
-    return points
+    plan = plan_sweep(base, params, method=method, samples=samples)
+    lay_out_sweep(plan, out, command)
+    return plan.points
 
 
-def remaining(out: Path) -> tuple[int, int]:
-    """Points and lanes still to simulate in the sweep folder `out` (SweepError if not one)."""
-    manifest_path = out / "manifest.json"
-    if not manifest_path.is_file() or not (out / "design.parquet").is_file():
+def lay_out_sweep(plan: SweepPlan, out: Path, command: list[str] | None = None) -> None:
+    """Write a checked plan into a fresh sweep folder: scenario, design and manifest."""
+    with store.new_folder(out), store.laying_out(out):
+        store.write_atomic(out / "scenario.yaml", yaml.safe_dump(plan.resolved, sort_keys=False))
+        frame = pd.DataFrame(plan.points)
+        frame.insert(0, "point", np.arange(len(plan.points)))
+        store.write_frame(out / "design.parquet", frame)
+        manifest = {
+            "status": "running",
+            "kind": "sweep",
+            "scenario": plan.base.name,
+            "description": plan.description,
+            "seed": plan.base.seed,
+            "replications": plan.base.replications,
+            "chunk_lanes": CHUNK_LANES,
+            "method": plan.method,
+            "samples": plan.samples,
+            "params": [p.spec for p in plan.params],
+            "points": len(plan.points),
+            "command": command or [],
+            "started": store.now(),
+            "versions": store.versions(),
+        }
+        store.write_json(out / "manifest.json", manifest)
+
+
+def _sweep_manifest(out: Path) -> dict:
+    """The manifest of a sweep folder, checked (SweepError naming the file if it is damaged)."""
+    if not (out / "manifest.json").is_file() or not (out / "design.parquet").is_file():
         raise SweepError(f"{out}: not a sweep folder (no manifest.json and design.parquet)")
-    manifest = json.loads(manifest_path.read_text())
+    try:
+        manifest = store.read_manifest(out)
+    except store.StoreError as err:
+        raise SweepError(str(err)) from None
+    for key in ("points", "replications", "seed"):
+        if type(manifest.get(key)) is not int or manifest[key] < 0:
+            raise SweepError(f"{out / 'manifest.json'}: {key}: not a whole number")
+    if not isinstance(manifest.get("params"), list) or manifest.get("method") not in METHODS:
+        raise SweepError(f"{out / 'manifest.json'}: params or method: missing or damaged")
+    return manifest
+
+
+def remaining(out: Path) -> tuple[int, int, int]:
+    """Points, lanes and chunks still to simulate in the sweep folder `out` (SweepError if not
+    one)."""
+    manifest = _sweep_manifest(out)
     done = len(list((out / "points").glob("*/point.json")))
-    todo = manifest["points"] - done
-    return todo, todo * manifest["replications"]
+    todo = max(manifest["points"] - done, 0)
+    return todo, todo * manifest["replications"], todo * len(chunk_sizes(manifest["replications"]))
 
 
 def run_sweep(
@@ -168,36 +218,56 @@ def run_sweep(
 ) -> pd.DataFrame:
     """Simulate every unfinished point of the sweep in `out`; write sweep.parquet and sweep.html."""
     started = time.perf_counter()
-    manifest = json.loads((out / "manifest.json").read_text())
-    base = yaml.safe_load((out / "scenario.yaml").read_text())
-    points = pd.read_parquet(out / "design.parquet").drop(columns="point").to_dict("records")
-    todo = [i for i in range(len(points)) if not (_point_dir(out, i) / "point.json").exists()]
-    manifest.update(status="running", where=pool.where, failed=[])
-    store.write_json(out / "manifest.json", manifest)
-    failures: list[PointFailure] = []
-    try:
+    with store.owned(out):
+        manifest = _sweep_manifest(out)
+        base, points = _read_layout(out)
+        todo = [i for i in range(len(points)) if not (_point_dir(out, i) / "point.json").exists()]
+        manifest.update(status="running", where=pool.where, failed=[])
+        store.write_json(out / "manifest.json", manifest)
+        failures: list[PointFailure] = []
         with stop_on_signals():
-            for index, outcome in _simulate(base, points, todo, pool, on_progress):
-                if isinstance(outcome, Exception):
-                    failures.append(PointFailure(index, points[index], _one_line(outcome)))
-                else:
-                    _write_point(out, index, points[index], *outcome)
-                on_progress(1, 0)
-    except BaseException:
-        store.write_json(out / "manifest.json", {**manifest, "status": "interrupted"})
-        raise
+            try:
+                for index, outcome in _simulate(base, points, todo, pool, on_progress):
+                    if isinstance(outcome, Exception):
+                        failures.append(PointFailure(index, points[index], _one_line(outcome)))
+                    else:
+                        _write_point(out, index, points[index], *outcome)
+                    on_progress(1, 0)
+            except BaseException:
+                store.remove_partials(out)
+                with suppress(store.DiskError):
+                    store.write_json(out / "manifest.json", {**manifest, "status": "interrupted"})
+                raise
+        return _finish(out, manifest, failures, started)
+
+
+def _read_layout(out: Path) -> tuple[dict, list[dict[str, Any]]]:
+    """The base scenario and design points of a sweep folder (SweepError naming a damaged file)."""
+    try:
+        base = yaml.safe_load((out / "scenario.yaml").read_text(encoding="utf-8"))
+        points = pd.read_parquet(out / "design.parquet").drop(columns="point").to_dict("records")
+    except Exception as err:  # YAML, Parquet, a missing column or file: the folder is damaged
+        raise SweepError(f"{out}: scenario.yaml or design.parquet is damaged ({err})") from None
+    if not isinstance(base, dict):
+        raise SweepError(f"{out / 'scenario.yaml'}: not a scenario")
+    return base, points
+
+
+def _finish(
+    out: Path, manifest: dict, failures: list[PointFailure], started: float
+) -> pd.DataFrame:
+    """Write sweep.parquet, sobol.parquet, sweep.html and the final manifest."""
     manifest["failed"] = [dataclasses.asdict(f) for f in failures]
     table = collect(out)
     if table.empty:
         store.write_json(out / "manifest.json", {**manifest, "status": "incomplete"})
         raise PointsFailed(failures)
-    table.to_parquet(out / ".sweep.parquet.partial", index=False)
-    (out / ".sweep.parquet.partial").replace(out / "sweep.parquet")
+    store.write_frame(out / "sweep.parquet", table)
     params = [parse_param(spec) for spec in manifest["params"]]
     indices = None
     if manifest["method"] == "sobol" and not failures:  # Saltelli's estimator needs every point
         indices = sobol_table(params, table, manifest["seed"])
-        indices.to_parquet(out / "sobol.parquet", index=False)
+        store.write_frame(out / "sobol.parquet", indices)
     from sim.sweep_report import write_sweep_report
 
     write_sweep_report(out, manifest, params, table, indices)
@@ -283,7 +353,9 @@ def _execute(
                     queue.appendleft(task)
                     break
                 pending[future] = task
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            if not done and pool.lost():
+                raise SchedulerLost(f"the scheduler of {pool.where} stopped answering")
             broken = False
             for future in done:
                 task = pending.pop(future)
@@ -357,8 +429,13 @@ def collect(out: Path) -> pd.DataFrame:
     """One row per finished point: its parameters and headline outputs, in design order."""
     rows = []
     for path in sorted((out / "points").glob("*/point.json")):
-        record = json.loads(path.read_text())
-        rows.append({"point": record["point"], **record["params"], **record["outputs"]})
+        try:
+            record = store.read_json(path)
+            rows.append({"point": record["point"], **record["params"], **record["outputs"]})
+        except (store.StoreError, KeyError, TypeError) as err:
+            raise SweepError(
+                f"{path}: damaged ({err}); delete it to simulate the point again"
+            ) from None
     return pd.DataFrame(rows).sort_values("point", ignore_index=True)
 
 

@@ -61,6 +61,12 @@ def bad_param(name: str, *specs: str, message: str) -> Bad:
     return Bad(name, message, args=args + [a for spec in specs for a in ("--param", spec)])
 
 
+def bad_sweep(name: str, *options: str, message: str) -> Bad:
+    """`negsim sweep` of the baseline over two beta values, with bad options."""
+    args = ["sweep", str(ROOT / "scenarios" / "baseline.yaml"), "--reps", "10"]
+    return Bad(name, message, args=[*args, "--param", "parties.us.tactic.beta=0.5,1", *options])
+
+
 LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefg", "bcdefgh", strict=True)
 )
@@ -485,6 +491,138 @@ CASES = [
         "parties.us.tactic.beta=0.5:1:2",
         message="each --param path may be given only once",
     ),
+    # --- issue 13: impossible dates, 0/0 configurations, ignored inputs, limits
+    bad_value(
+        "impossible date",
+        "start: 2009-05-07",
+        "start: 2009-02-30",
+        "{f}:{line}: calendar.start: 2009-02-30 is not a real date (day is out of range for month)",
+    ),
+    bad_value(
+        "year zero",
+        "deadline: 2009-12-05",
+        "deadline: 0000-12-05",
+        "{f}:{line}: calendar.deadline: 0000-12-05 is not a real date (year 0 is out of range)",
+    ),
+    bad_option(
+        "--set impossible date",
+        "--set",
+        "calendar.horizon=2010-02-29",
+        message="--set calendar.horizon=2010-02-29: not a real date (day is out of range for month)",
+    ),
+    bad_param(
+        "--param impossible date",
+        "calendar.start=2009-05-07,2009-02-30",
+        message="--param calendar.start=2009-05-07,2009-02-30: '2009-02-30' is not a real date (day is out of range for month)",
+    ),
+    Bad(
+        "sweep file with an impossible date",
+        "{d}/sweep.yaml:4: params.calendar.start.0: 2009-02-31 is not a real date (day is out of range for month)",
+        args=["sweep", "{d}/sweep.yaml"],
+        files={
+            "sweep.yaml": f"scenario: {ROOT / 'scenarios' / 'baseline.yaml'}\nparams:\n  calendar.start:\n    - 2009-02-31\n"
+        },
+    ),
+    Bad(
+        "sweep file with words for samples",
+        "{d}/sweep.yaml: samples: expected a whole number, got 'many'",
+        args=["sweep", "{d}/sweep.yaml"],
+        files={
+            "sweep.yaml": f"scenario: {ROOT / 'scenarios' / 'baseline.yaml'}\nmethod: lhs\nsamples: many\nparams:\n  parties.us.tactic.beta: 0.2:2\n"
+        },
+    ),
+    bad_value(
+        "deadline in the start's week",
+        "deadline: 2009-12-05",
+        "deadline: 2009-05-10",
+        "{f}:{line}: calendar.deadline: 2009-05-10 is in the start's week; set it later",
+    ),
+    bad_option(
+        "rubinstein with the default discount",
+        "--set",
+        "parties.us.tactic.kind=rubinstein",
+        message="--set parties.us.tactic.kind=rubinstein: parties.us.tactic.kind: 'rubinstein' needs a discount below 1, not 1.0",
+    ),
+    bad_value(
+        "event before the calendar",
+        "date: 2009-09-17",
+        "date: 2008-09-17",
+        "{f}:{line}: events.md_review.date: outside the calendar 2009-05-07 .. 2010-12-31: it could never fire",
+    ),
+    bad_option(
+        "--set extends",
+        "--set",
+        "extends=other.yaml",
+        message="--set extends=other.yaml: extends is read from the file; it cannot be set",
+    ),
+    bad_option(
+        "--set superscript index",
+        "--set",
+        "calendar.summits.\u00b2.trust=0",
+        message="--set calendar.summits.\u00b2.trust=0: 'calendar.summits' is a list of 1; '\u00b2' is not an index 0..0",
+    ),
+    bad_file(
+        "party key that joins into another's columns",
+        BASE.replace("\n  us:", "\n  us_x:"),
+        "{f}:"
+        + str(line(BASE, "\n  us:") + 1)
+        + ": parties.us_x: party key 'us_x' may not contain '_'",
+    ),
+    bad_file(
+        "alias string bomb",
+        BASE.replace(
+            'source: "the first round of the talks was scheduled to begin in Moscow on May 17"',
+            "source: &big " + "x" * 400_000,
+        ).replace('source: "assumption: monthly rounds"', "source: *big"),
+        "{f}: more than 1 MB of text once aliases (*name) are expanded",
+    ),
+    bad_option(
+        "negative --workers",
+        "--workers",
+        "-3",
+        message="--workers -3: must be 0 (all cores) or more",
+    ),
+    bad_option(
+        "--trace too many", "--trace", "101", message="--trace 101: at most 100 lanes can be traced"
+    ),
+    bad_option(
+        "--trace beyond the first chunk",
+        "--trace",
+        "30",
+        "--chunk",
+        "20",
+        message="--trace 30: more than the 20 lanes of the first chunk",
+    ),
+    bad_sweep(
+        "scheduler address without a port",
+        "--scheduler",
+        "tcp://localhost",
+        message="--scheduler tcp://localhost: expected an address like tcp://HOST:8786",
+    ),
+    bad_sweep(
+        "scheduler address with a word for a port",
+        "--scheduler",
+        "tcp://localhost:abc",
+        message="--scheduler tcp://localhost:abc: expected an address like tcp://HOST:8786",
+    ),
+    bad_sweep(
+        "scheduler address of a web page",
+        "--scheduler",
+        "http://localhost:8787/status",
+        message="--scheduler http://localhost:8787/status: expected an address like tcp://HOST:8786",
+    ),
+    bad_sweep(
+        "sweep with negative --workers",
+        "--workers",
+        "-1",
+        message="--workers -1: must be 0 (all cores) or more",
+    ),
+    Bad(
+        "show a complete run without its summary",
+        "{d}/done/summary.json: missing",
+        args=["show", "{d}/done"],
+        files={"done/manifest.json": '{"status": "complete"}'},
+    ),
 ]
 # run in a real `python -m sim.cli` process, not only through typer's test runner
 SUBPROCESS = {
@@ -495,6 +633,9 @@ SUBPROCESS = {
     "extends cycle",
     "results folder exists",
     "--param misspelt key",
+    "impossible date",
+    "--set impossible date",
+    "alias string bomb",
 }
 
 

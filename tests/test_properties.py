@@ -127,11 +127,13 @@ def test_text_edits_of_the_baseline(scenario_file, at, cut, insert):
 
 override_paths = st.one_of(
     st.sampled_from([".".join(map(str, p)) for p in BASE_PATHS]),
+    st.sampled_from(["calendar.summits.\u00b2.trust", "calendar.sessions.\u0663.start", "extends"]),
     st.text(alphabet="abcdefghijklmnopqrstuvwxyz._0123456789", max_size=30),
 )
 override_values = st.one_of(
     st.text(max_size=10),
     st.sampled_from([".nan", "-.inf", "1e400", "[1, 2]", "{a: 1}", "~", "!!binary x"]),
+    st.sampled_from(["2009-02-30", "0000-01-01", "2009-13-01", "[2009-02-29]"]),
 )
 
 
