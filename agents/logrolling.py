@@ -50,6 +50,14 @@ class ConcessionPath:
         """Utility given up by conceding every issue to the other side's ideal, per lane."""
         return self.room.sum(axis=1)
 
+    def at(self, u: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Point of the path at u in [0, 1]: 0 the other side's ideal, 1 the giver's."""
+        return self.package(self.loss_at(u, idx), idx)
+
+    def loss_at(self, u: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Utility given up at the point `at(u)`."""
+        return (1.0 - u) * self.full[idx]
+
     def package(self, concession: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Package (one row per lane in `idx`) worth 1 - concession to the giver."""
         room = self.room[idx]

@@ -13,6 +13,7 @@ from sim.scenario import Party as PartySpec
 from sim.streams import normal
 
 TIE = 1e-12  # utilities this close count as equal: an indifferent party accepts (Rubinstein)
+WIN_SET_STEPS = 14  # bisection steps for the win-set edge: 2^-14 of the offer path
 
 
 class Party(mesa.Agent):
@@ -103,18 +104,23 @@ class Party(mesa.Agent):
 
     def update_win_set(self, idx: np.ndarray) -> None:
         """Putnam's anticipation: along its own offer path, the largest concession its
-        ratifier would still pass in expectation (bisection; -inf if even its ideal fails)."""
+        ratifier would still pass in expectation (bisection on the path's parameter, from the
+        opponent's ideal at 0 to the party's at 1; -inf if even its ideal fails)."""
         if not self.anticipates or idx.size == 0:
             return
-        body, hi = self.ratifier, self.path.full[idx].copy()
-        passes = body.passes(self.tradeoff(hi, idx), idx)
-        lo = np.zeros(idx.size)
-        at_ideal = body.passes(self.tradeoff(lo, idx), idx)
-        for _ in range(40):
+        body, path = self.ratifier, self.path
+
+        def passes(u: np.ndarray) -> np.ndarray:
+            return body.passes(self.settle(path.at(u, idx), idx), idx)
+
+        lo, hi = np.zeros(idx.size), np.ones(idx.size)
+        anything, at_ideal = passes(lo), passes(hi)
+        for _ in range(WIN_SET_STEPS):  # invariant where it matters: lo fails, hi passes
             mid = 0.5 * (lo + hi)
-            ok = body.passes(self.tradeoff(mid, idx), idx)
-            lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
-        self.win_set[idx] = np.where(passes, np.inf, np.where(at_ideal, lo, -np.inf))
+            ok = passes(mid)
+            lo, hi = np.where(ok, lo, mid), np.where(ok, mid, hi)
+        edge = path.loss_at(hi, idx)
+        self.win_set[idx] = np.where(anything, np.inf, np.where(at_ideal, edge, -np.inf))
 
     def utility(self, package: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Weighted sum over issues of 1 - (|x - ideal| / tolerance)^power (negative beyond it);
@@ -176,8 +182,11 @@ class Party(mesa.Agent):
 
     def tradeoff(self, loss: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Package best for the opponent among those that cost the party at most `loss`."""
+        return self.settle(self.path.package(loss, idx), idx)
+
+    def settle(self, package: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """A package as it can be signed: dropped issues at their fixed value, inside the ranges."""
         model = self.model
-        package = self.path.package(loss, idx)
         package = np.where(model.dropped[idx], model.off_table, package)
         return np.clip(package, model.issue_lo, model.issue_hi)
 

@@ -41,6 +41,18 @@ class ContractCurve:
         self.cost[idx] = kp * d * d
         self.full[idx] = self.cost[idx].sum(axis=1)
 
+    def at(self, u: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Point of the curve at u = t / (1 + t) in [0, 1]: 0 the opponent's ideal, 1 the party's."""
+        with np.errstate(divide="ignore"):
+            t = u / (1.0 - u)
+        return self.ideal[idx] + _shares(t, self.ratio[idx]) * self.reach[idx]
+
+    def loss_at(self, u: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """The party's loss at the point `at(u)`."""
+        with np.errstate(divide="ignore"):
+            s = _shares(u / (1.0 - u), self.ratio[idx])
+        return (self.cost[idx] * s * s).sum(axis=1)
+
     def package(self, loss: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Package (one row per lane in `idx`) best for the opponent at a loss of at most `loss`."""
         t = np.zeros(len(idx))

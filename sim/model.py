@@ -129,11 +129,11 @@ class NegotiationModel(mesa.Model):
             party.elapsed += self.clock.boost[week]
         self._deadline(week)
         self._breakdown(week)
-        stale = np.flatnonzero(self.mandate_stale)
-        if stale.size:
-            self._update_mandates(stale)
-            self.mandate_stale[stale] = False
         if self.clock.bargaining[week]:
+            stale = np.flatnonzero(self.mandate_stale & self.active)  # mandates matter only here
+            if stale.size:
+                self._update_mandates(stale)
+                self.mandate_stale[stale] = False
             self._bargain(week)
         self._votes(week)
         if self.clock.bargaining[week] or week in (0, self.clock.deadline_week):

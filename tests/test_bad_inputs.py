@@ -545,9 +545,9 @@ CASES = [
     ),
     bad_value(
         "event before the calendar",
-        "date: 2009-09-17",
-        "date: 2008-09-17",
-        "{f}:{line}: events.md_review.date: outside the calendar 2009-05-07 .. 2010-12-31: it could never fire",
+        "window: [2009-06-01, 2010-12-31]",
+        "window: [2008-06-01, 2008-12-31]",
+        "{f}:{line}: events.md_review.window: outside the calendar 2009-05-07 .. 2010-12-31: it could never fire",
     ),
     bad_option(
         "--set extends",
