@@ -1,4 +1,5 @@
-"""Regenerate the headline table of docs/scenarios.md: run every scenario and print Markdown.
+"""Regenerate the tables of docs/scenarios.md: run every scenario, then the baseline under other
+spacings of its neutral rounds rule, and print Markdown.
 
 Usage: .venv/bin/python docs/scenario_table.py > /tmp/table.md
 """
@@ -28,13 +29,36 @@ def share(d: dict) -> str:
 
 
 def main() -> None:
+    scenarios()
+    rounds()
+
+
+def rounds() -> None:
+    """The baseline with its undated rounds every 2..8 weeks: how much the assumed rule moves it."""
+    print(
+        "\n| rounds every | P(agreement before 5 Dec 2009) | P(agreement by end 2010) | P(in force) | median agreement date |"
+    )
+    print("|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for weeks in (2, 3, 4, 6, 8):
+            scenario = load_scenario(
+                ROOT / "scenarios" / "baseline.yaml", [f"calendar.rounds.every_weeks={weeks}"]
+            )
+            summary = run_scenario(scenario, Path(tmp) / f"every-{weeks}", workers=2)
+            print(
+                f"| {weeks} weeks{' (baseline)' if weeks == 4 else ''} | {share(summary['p_agree_before_deadline'])} | {share(summary['p_agree_by_horizon'])} | {share(summary['p_in_force'])} | {summary['median_agreement_date']} |"
+            )
+
+
+def scenarios() -> None:
+    """One row per scenario file."""
     paths = sorted(
         (ROOT / "scenarios").glob("*.yaml"), key=lambda p: (p.stem != "baseline", p.stem)
     )
     print(
-        "| scenario | question | P(agreement before 5 Dec 2009) | P(agreement by end 2010) | median agreement date | median package (warheads / launchers / verification / missile defence / Iran linkage) |"
+        "| scenario | question | P(agreement before 5 Dec 2009) | P(agreement by end 2010) | P(in force) | median agreement date | median package (warheads / launchers / verification / missile defence / Iran linkage / joint MD) |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for path in paths:
             scenario = load_scenario(path)
@@ -45,7 +69,7 @@ def main() -> None:
                 for i in scenario.issues
             )
             print(
-                f"| `{path.name}` | {question(path)} | {share(summary['p_agree_before_deadline'])} | {share(summary['p_agree_by_horizon'])} | {summary['median_agreement_date']} | {cells} |"
+                f"| `{path.name}` | {question(path)} | {share(summary['p_agree_before_deadline'])} | {share(summary['p_agree_by_horizon'])} | {share(summary['p_in_force'])} | {summary['median_agreement_date']} | {cells} |"
             )
     print(f"\nseed {scenario.seed}, {scenario.replications:,} replications each", file=sys.stderr)
 
