@@ -362,8 +362,9 @@ class Scenario(Strict):
         return self._inputs
 
     def with_inputs(self, inputs: dict[str, Distribution]) -> Scenario:
-        """This scenario with its uncertain inputs set (the loader's last step)."""
-        self._inputs = dict(inputs)
+        """This scenario with its uncertain inputs set (the loader's last step), by path, so a
+        scenario and its resolved copy give the same input columns in the same order."""
+        self._inputs = dict(sorted(inputs.items()))
         return self
 
     def off_table(self, issue: str) -> float:
