@@ -414,7 +414,7 @@ def events_figure(events: pd.DataFrame, scenario: Scenario) -> go.Figure | None:
     fig.update_layout(
         title=EVENTS_TITLE,
         barmode="group",
-        xaxis_title="forced on minus forced off (percentage points)",
+        xaxis_title="on minus off (points)",
         xaxis_ticksuffix=" pts",
         yaxis_automargin=True,
         height=140 + 95 * len(keys),
