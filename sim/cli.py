@@ -203,6 +203,7 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None, 
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from sim.ensemble import CHUNK_LANES
+    from sim.event_effects import lanes_needed
     from sim.interrupt import stop_on_signals
     from sim.loader import ScenarioError
     from sim.run import RunFailed, resume_run, run_scenario, unfinished_scenario
@@ -222,7 +223,8 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None, 
         TimeRemainingColumn(),
     ]
     with stop_on_signals(), Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(f"simulating {scn.name}", total=scn.replications)
+        lanes = scn.replications + lanes_needed(scn)  # the run, then each event forced on, off
+        task = progress.add_task(f"simulating {scn.name}", total=lanes)
 
         def advance(lanes: int) -> None:
             progress.advance(task, lanes)

@@ -182,12 +182,18 @@ def finish(out: Path) -> None:
     store.write_json(out / "manifest.json", manifest)
 
 
-def simulate(scenario: Scenario, measures: list[Measure], executor=None) -> dict[str, np.ndarray]:
+def simulate(
+    scenario: Scenario,
+    measures: list[Measure],
+    executor=None,
+    on_chunk: Callable[[int], None] = lambda lanes: None,
+) -> dict[str, np.ndarray]:
     """Run a scenario's lanes and keep each measure's per-lane values."""
     parts: dict[str, list[np.ndarray]] = {m.key: [] for m in measures}
     for _, chunk in run_chunks(scenario, scenario.replications, scenario.seed, executor):
         for m in measures:
             parts[m.key].append(m.lanes(chunk.runs))
+        on_chunk(len(chunk.runs["agreed"]))
     return {key: np.concatenate(values) for key, values in parts.items()}
 
 

@@ -171,11 +171,7 @@ def summarize(runs: pd.DataFrame | ParquetColumns, timeline: Timeline, scenario:
     }
     for name in scenario.events:
         fired = column(f"event_{name}_week") >= 0
-        summary["events"][name] = {
-            "p_fired": _share(fired.sum(), n),
-            "p_agree_before_deadline_if_fired": _share((before & fired).sum(), fired.sum()),
-            "p_agree_before_deadline_if_not": _share((before & ~fired).sum(), (~fired).sum()),
-        }
+        summary["events"][name] = {"p_fired": _share(fired.sum(), n)}  # effects: events.parquet
     return summary
 
 

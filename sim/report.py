@@ -362,51 +362,76 @@ def utility_figure(utilities: pd.DataFrame, scenario: Scenario) -> go.Figure:
     return fig
 
 
-def events_figure(summary: dict, scenario: Scenario) -> go.Figure | None:
-    """How often each event fired, and agreement before the deadline with and without it."""
-    events = summary.get("events", {})
-    if not events:
+EVENT_MEASURES = (  # the shares the events figure shows, with their colours
+    ("p_agree_before_deadline", "signed before START I expires", "#117a65"),
+    ("p_in_force", "ratified by both", "#1f4e9c"),
+)
+EVENTS_TITLE = "Events: what each does, forced on against forced off"
+EVENTS_CAPTION = (
+    "Each bar is the change in points when the event is forced on against forced off, same "
+    "seed, paired 95% intervals (whiskers): the run's replications simulated twice, once with "
+    "the event and once without, compared lane by lane. A bar whose whisker crosses zero is no "
+    "clear effect."
+)
+
+
+def events_figure(events: pd.DataFrame, scenario: Scenario) -> go.Figure | None:
+    """Each event's effect (forced on - forced off, paired 95% interval) from events.parquet;
+    None when the scenario has no events."""
+    if events.empty:
         return None
-    keys = list(events)[::-1]  # first event on top
+    keys = list(dict.fromkeys(events["event"]))[::-1]  # first event on top
     labels = [wrap(event_name(scenario, k, 80), 26) for k in keys]
     fig = go.Figure()
-    for key, label, colour in (
-        ("p_agree_before_deadline_if_not", "signed in time if not fired", "#a9cce3"),
-        ("p_agree_before_deadline_if_fired", "signed in time if fired", "#117a65"),
-        ("p_fired", "fired", "#7f8c8d"),
-    ):
-        found = [events[n][key] for n in keys]
+    for measure, name, colour in EVENT_MEASURES[::-1]:  # reversed: first measure on top
+        rows = events[events["measure"] == measure].set_index("event").loc[keys]
+        effect, low, high = (100 * rows[c].to_numpy(dtype=float) for c in ("effect", "low", "high"))
         fig.add_trace(
             go.Bar(
                 y=labels,
-                x=[f["estimate"] for f in found],
+                x=effect,
                 customdata=[
-                    [f["low"], f["high"], f"events.{n}"] for f, n in zip(found, keys, strict=True)
+                    [lo, hi, 100 * off, 100 * on, f"events.{k}"]
+                    for lo, hi, off, on, k in zip(
+                        low, high, rows["off"], rows["on"], keys, strict=True
+                    )
                 ],
                 orientation="h",
-                name=label,
+                name=name,
                 marker_color=colour,
                 error_x={
                     "type": "data",
                     "symmetric": False,
-                    "array": [f["high"] - f["estimate"] for f in found],
-                    "arrayminus": [f["estimate"] - f["low"] for f in found],
+                    "array": np.nan_to_num(high - effect),
+                    "arrayminus": np.nan_to_num(effect - low),
                 },
-                hovertemplate=f"{label}: %{{x:.1%}} (%{{customdata[0]:.1%}} to "
-                "%{customdata[1]:.1%})<extra>%{customdata[2]}</extra>",
+                hovertemplate=f"{name}: %{{x:+.1f}} pts (%{{customdata[0]:+.1f}} to "
+                "%{customdata[1]:+.1f})<br>off %{customdata[2]:.1f}%, on %{customdata[3]:.1f}%"
+                "<extra>%{customdata[4]}</extra>",
             )
         )
+    fig.add_vline(x=0, line_color="#555")
     fig.update_layout(
-        title="Events: how often each fired, and what followed (bars: 95% intervals)",
+        title=EVENTS_TITLE,
         barmode="group",
-        xaxis_title="share of replications",
-        xaxis_range=[0, 1.05],
-        xaxis_tickformat=".0%",
+        xaxis_title="on minus off (points)",
+        xaxis_ticksuffix=" pts",
         yaxis_automargin=True,
         height=140 + 95 * len(keys),
         legend_traceorder="reversed",
     )
     return fig
+
+
+def events_section(out: Path, scenario: Scenario) -> Section:
+    """The events figure drawn from events.parquet, or a caption saying why there is none."""
+    path = out / "events.parquet"
+    events = pd.read_parquet(path) if path.is_file() else pd.DataFrame()
+    fig = events_figure(events, scenario)
+    if fig is None:
+        why = "this scenario has no events" if not scenario.events else "events.parquet is missing"
+        return Section(EVENTS_TITLE, f"No events figure: {why}.", [])
+    return Section(EVENTS_TITLE, EVENTS_CAPTION, [fig])
 
 
 def headline_rows(summary: dict, scenario: Scenario) -> list[tuple[str, str]]:
@@ -480,15 +505,7 @@ def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.Da
             [utility_figure(sample, scenario)],
         ),
     ]
-    events = events_figure(summary, scenario)
-    if events is not None:
-        sections.append(
-            Section(
-                "Events: how often each fired, and what followed (bars: 95% intervals)",
-                "Compare the two green bars: an event that moves them apart matters (random events reach only talks still open, so 'fired' leans toward long talks).",
-                [events],
-            )
-        )
+    sections.append(events_section(out, scenario))
     inputs = input_section(out / "runs.parquet", scenario)
     if inputs is not None:
         sections.append(inputs)

@@ -2,8 +2,9 @@
 
 Each finished chunk is saved under `chunks/` (its lanes, then its weekly counts, each file
 written atomically); the counts file marks the chunk done. `runs.parquet`, `timeline.parquet`,
-`summary.json` and `report.html` are assembled from the chunks at the end, and only then does
-the manifest say `complete`. An interrupted run keeps its chunks; `resume_run` simulates only
+`summary.json` and `report.html` are assembled from the chunks at the end (after the forced
+on/off runs of each event behind `events.parquet`), and only then does the manifest say
+`complete`. An interrupted run keeps its chunks; `resume_run` simulates only
 the missing ones, so the numbers are those of an uninterrupted run with the same seed.
 """
 
@@ -23,6 +24,7 @@ import yaml
 
 from sim import report, store
 from sim.ensemble import CHUNK_LANES, chunk_sizes, make_executor, run_chunks
+from sim.event_effects import event_effects, summary_entries
 from sim.executors import stop_now
 from sim.interrupt import stop_on_signals
 from sim.loader import MAX_FILE_BYTES, ScenarioError, document, load_scenario
@@ -173,10 +175,13 @@ def _complete(
             on_chunk(sum(sizes[i] for i in done))
             executor = make_executor(workers, len(sizes) - len(done))
             _simulate(scenario, out, manifest, set(done), executor, timeline, on_chunk)
+            simulated = time.perf_counter() - started
+            if scenario.events and executor is None:  # the forced arms may use the pool
+                executor = make_executor(workers, len(chunk_sizes(scenario.replications)))
+            events = event_effects(scenario, executor, on_chunk)
             if executor is not None:
                 executor.shutdown()  # idle workers would hold their memory while we assemble
-            simulated = time.perf_counter() - started
-            summary = _assemble(scenario, out, timeline, len(sizes))
+            summary = _assemble(scenario, out, timeline, len(sizes), events)
         except BaseException as err:
             if executor is not None:
                 stop_now(executor)
@@ -278,8 +283,10 @@ def _simulate(
         on_chunk(sizes[index])
 
 
-def _assemble(scenario: Scenario, out: Path, timeline: Timeline, chunks: int) -> dict:
-    """Join the saved chunks into runs.parquet; write timeline, summary and report."""
+def _assemble(
+    scenario: Scenario, out: Path, timeline: Timeline, chunks: int, events: pd.DataFrame
+) -> dict:
+    """Join the saved chunks into runs.parquet; write timeline, events, summary and report."""
     runs = store.TableWriter(out / "runs.parquet")
     try:
         for index in range(chunks):
@@ -291,7 +298,10 @@ def _assemble(scenario: Scenario, out: Path, timeline: Timeline, chunks: int) ->
         raise
     weekly = timeline.table()
     store.write_frame(out / "timeline.parquet", weekly)
+    store.write_frame(out / "events.parquet", events)
     summary = summarize(ParquetColumns(out / "runs.parquet"), timeline, scenario)
+    for name, forced in summary_entries(events).items():
+        summary["events"][name]["forced"] = forced
     store.write_json(out / "summary.json", summary)
     report.write_run_report(out, scenario, summary, weekly)
     return summary

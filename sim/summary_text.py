@@ -6,7 +6,6 @@ sweep.parquet), rounded to whole percent, so the words and the files agree.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -68,20 +67,24 @@ def run_sentences(summary: dict, scn: Scenario) -> list[str]:
 
 
 def _strongest_event(summary: dict, scn: Scenario) -> str:
-    """The event whose firing moves the chance before the deadline most, in one sentence."""
-    best, gap = None, 0.05  # smaller gaps are not worth a sentence
+    """The event whose forcing on against off moves the chance before the deadline most, when
+    its paired interval excludes zero, in one sentence."""
+    best, gap = None, 0.05  # smaller effects are not worth a sentence
     for key, found in summary.get("events", {}).items():
-        yes = found["p_agree_before_deadline_if_fired"]["estimate"]
-        no = found["p_agree_before_deadline_if_not"]["estimate"]
-        if not (math.isnan(yes) or math.isnan(no)) and abs(yes - no) > gap:
-            best, gap = key, abs(yes - no)
+        forced = found.get("forced") or {}
+        effect, low, high = (forced.get(k) for k in ("effect", "low", "high"))
+        if None in (effect, low, high) or low <= 0 <= high:
+            continue
+        if abs(effect) > gap:
+            best, gap = key, abs(effect)
     if best is None:
         return ""
-    found = summary["events"][best]
+    forced = summary["events"][best]["forced"]
+    d, lo, hi = (round(100 * forced[k]) for k in ("effect", "low", "high"))
     return (
-        f"In the {pct(found['p_fired']['estimate'])} of replications where "
-        f"“{event_name(scn, best)}”, the chance in time is {share_text(found['p_agree_before_deadline_if_fired'])}, "
-        f"against {share_text(found['p_agree_before_deadline_if_not'])} without it."
+        f"Forcing “{event_name(scn, best)}” on rather than off moves the chance in time "
+        f"by {d:+d} points ({lo:+d}{DASH}{hi:+d}), from {pct(forced['off'])} to "
+        f"{pct(forced['on'])}."
     )
 
 

@@ -182,9 +182,8 @@ def test_run_report_draws_every_figure_from_its_results(browser, run_folder, tmp
     points = figure(figures, "Agreements in utility space")["traces"][0]
     assert points["drawable"] == min(agreed, 5000)
 
-    summary = json.loads((run_folder / "summary.json").read_text())
     bars = figure(figures, "Events")["traces"]
-    assert [t["points"] for t in bars] == [len(summary["events"])] * 3
+    assert [t["points"] for t in bars] == [len(scenario.events)] * 2
 
     inputs = [c for c in runs.columns if c.startswith("input.")]
     if inputs:  # uncertain inputs: low and high draws, one row each, in words
@@ -344,6 +343,38 @@ def test_run_summary_equals_summary_json_and_labels_use_the_scenarios_words(brow
         assert event.description.split()[1] in text
     for raw in [*(k for k in scenario.issues if "_" in k), *scenario.events, "utility to us"]:
         assert raw not in text, f"internal name {raw!r} shown to the reader"
+
+
+def test_events_figure_draws_the_forced_effects_of_events_parquet(browser, run_folder, tmp_path):
+    page, figures = open_and_check(browser, run_folder / "report.html", tmp_path / "events.png")
+    found = figure(figures, "Events: what each does, forced on against forced off")
+    scenario = load_scenario(run_folder / "scenario.yaml")
+    assert [t["drawable"] for t in found["traces"]] == [len(scenario.events)] * 2
+    assert found["bars"] > 0 and "0" in found["vlines"]
+    drawn = page.evaluate(
+        """() => [...document.querySelectorAll('figure')]
+        .filter(f => f.querySelector('h3').textContent.startsWith('Events'))
+        .flatMap(f => [...f.querySelectorAll('.plotly-graph-div')])
+        .flatMap(g => g._fullData.map(t => ({name: t.name, x: [...t.x], y: [...t.y],
+                                             plus: [...t.error_x.array]})))"""
+    )
+    table = pd.read_parquet(run_folder / "events.parquet")
+    named = {"signed before START I expires": "p_agree_before_deadline"}
+    named["ratified by both"] = "p_in_force"
+    assert sorted(t["name"] for t in drawn) == sorted(named)
+    for trace in drawn:
+        rows = table[table["measure"] == named[trace["name"]]].set_index("event")
+        keys = list(scenario.events)[::-1]  # the first event on top
+        assert trace["x"] == pytest.approx(list(100 * rows.loc[keys, "effect"]))
+        assert trace["plus"] == pytest.approx(
+            list(100 * (rows.loc[keys, "high"] - rows.loc[keys, "effect"]))
+        )
+        assert len(trace["y"]) == len(keys)
+    ticks = " ".join(found["ticks"])
+    for name in scenario.events:
+        assert scenario.events[name].description.split()[1] in ticks
+    caption = page.locator("figure", has_text="Events: what each does").inner_text()
+    assert "forced on against forced off, same seed, paired 95% intervals" in caption
 
 
 def test_run_story_tells_one_traced_replication(browser, run_folder):
