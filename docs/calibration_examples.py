@@ -83,7 +83,7 @@ def main() -> None:
         )
     as_of = clock.date(week - 2)
     seen = [{"column": "agreed_week", "not_by": as_of, "label": f"no treaty by {as_of}"}]
-    for name in ("md_review", "georgia_flareup", "defense_channel", "iran_delinked"):
+    for name in ("md_review", "defense_channel", "iran_delinked"):
         fired = lane[f"event_{name}_week"]
         if 0 <= fired < week - 2:
             seen.append(

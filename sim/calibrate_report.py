@@ -14,6 +14,14 @@ from sim.streams import uniform
 from sim.targets import Fact, is_week_column
 
 PRIOR, POSTERIOR = "#a9a9a9", "#117a65"
+PAIRS_MAX = 6  # inputs in the pairs plot
+
+
+def spacing(rows: int, wanted: float) -> float:
+    """Gap between stacked panels: as wanted, but small enough for plotly with many rows."""
+    return min(wanted, 0.5 / max(rows - 1, 1))
+
+
 PAIRS_POINTS = 2000
 
 
@@ -97,7 +105,9 @@ def headline(
 
 def marginals_figure(prior: pd.DataFrame, posterior: pd.DataFrame, paths: list[str]) -> go.Figure:
     """One panel per input: prior and posterior densities as histograms on shared bins."""
-    fig = make_subplots(rows=len(paths), cols=1, subplot_titles=paths, vertical_spacing=0.08)
+    fig = make_subplots(
+        rows=len(paths), cols=1, subplot_titles=paths, vertical_spacing=spacing(len(paths), 0.08)
+    )
     for row, path in enumerate(paths, start=1):
         column = f"input.{path}"
         lo, hi = prior[column].min(), prior[column].max()
@@ -128,9 +138,11 @@ def pairs_figure(posterior: pd.DataFrame, paths: list[str], seed: int) -> go.Fig
     ids = np.arange(PAIRS_POINTS, dtype=np.int64)
     pick = resample(posterior["weight"].to_numpy(), uniform(seed, "calibrate:pairs", ids))
     sample = posterior.iloc[pick]
+    paths = paths[:PAIRS_MAX]  # a readable grid: the first inputs only
     names = [p.split(".", 1)[-1] for p in paths]
     k = len(paths) - 1
-    fig = make_subplots(rows=k, cols=k, horizontal_spacing=0.04, vertical_spacing=0.04)
+    gap = spacing(k, 0.04)
+    fig = make_subplots(rows=k, cols=k, horizontal_spacing=gap, vertical_spacing=gap)
     for row in range(1, k + 1):
         for col in range(1, row + 1):
             x, y = sample[f"input.{paths[col - 1]}"], sample[f"input.{paths[row]}"]
@@ -157,7 +169,10 @@ def predictive_figure(prior: pd.DataFrame, predictive: pd.DataFrame, calibration
     facts = calibration.facts
     clock = calibration.clock
     fig = make_subplots(
-        rows=len(facts), cols=1, subplot_titles=[f.title for f in facts], vertical_spacing=0.1
+        rows=len(facts),
+        cols=1,
+        subplot_titles=[f.title for f in facts],
+        vertical_spacing=spacing(len(facts), 0.1),
     )
     for row, fact in enumerate(facts, start=1):
         for frame, name, colour in ((prior, "prior", PRIOR), (predictive, "posterior", POSTERIOR)):

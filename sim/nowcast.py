@@ -74,6 +74,9 @@ def write_nowcast(folder: Path, scenario: Scenario, nowcast: Nowcast, given_text
     """given.yaml, nowcast.json and nowcast.html beside the run's own files."""
     store.write_atomic(folder / GIVEN, given_text)
     unconditional = json.loads((folder / "summary.json").read_text())
+    for name, event in unconditional.get("events", {}).items():  # forced effects: whole ensemble
+        if "forced" in event and name in nowcast.summary.get("events", {}):
+            nowcast.summary["events"][name]["forced"] = event["forced"]
     store.write_json(
         folder / "nowcast.json",
         {

@@ -59,5 +59,5 @@ def test_story_page_draws_both_parties_on_every_issue(browser, analysis, tmp_pat
     page, figures = open_and_check(browser, path, tmp_path / "story.png")
     (story,) = figures
     lines = [t for t in story["traces"] if t["type"] == "scatter" and t["name"] != "signed package"]
-    assert len(lines) == 2 * 5  # two parties x five issues
+    assert len(lines) == 2 * 6  # two parties x six issues
     assert "Lane 1:" in page.inner_text("table.headline")

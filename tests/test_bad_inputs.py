@@ -238,7 +238,7 @@ CASES = [
         "position outside the range",
         "positions: {warheads: 1500,",
         "positions: {warheads: 9000,",
-        "{f}:{line}: parties.russia.actors.president.positions.warheads: 9000.0 is outside 1000.0 .. 2200.0",
+        "{f}:{line}: parties.russia.actors.foreign_ministry.positions.warheads: 9000.0 is outside 1000.0 .. 2200.0",
     ),
     bad_file(
         "no influence anywhere",
