@@ -22,6 +22,7 @@ from sim.scenario import Scenario
 COLUMNS = ["event", "label", "measure", "effect", "low", "high", "on", "off"]
 MEASURES = ("p_agree_before_deadline", "p_agree_by_horizon", "p_in_force", "median_agreement_date")
 PRIMARY = "p_agree_before_deadline"
+EVENT_LANES = 2000  # the forced arms use the run's first lanes, at most this many
 
 
 def event_effects(
@@ -33,6 +34,8 @@ def event_effects(
     paired 95% interval. No rows (but the columns) when the scenario has no events."""
     from sim.explain import factors, paired_effect, simulate, with_overrides
 
+    if scenario.replications > EVENT_LANES:  # the same first lanes in both arms: still paired
+        scenario = with_overrides(scenario, (f"replications={EVENT_LANES}",))
     measures = [m for m in headline_measures(scenario) if m.key in MEASURES]
     events = [f for f in factors(scenario) if f.key.startswith("event:")]
     rows = []
@@ -61,8 +64,8 @@ def event_effects(
 
 
 def lanes_needed(scenario: Scenario) -> int:
-    """Lanes the forced arms simulate: two runs of the scenario per event."""
-    return 2 * len(scenario.events) * scenario.replications
+    """Lanes the forced arms simulate: two runs of the scenario's first lanes per event."""
+    return 2 * len(scenario.events) * min(scenario.replications, EVENT_LANES)
 
 
 def summary_entries(table: pd.DataFrame) -> dict[str, dict]:

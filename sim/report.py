@@ -369,9 +369,9 @@ EVENT_MEASURES = (  # the shares the events figure shows, with their colours
 EVENTS_TITLE = "Events: what each does, forced on against forced off"
 EVENTS_CAPTION = (
     "Each bar is the change in points when the event is forced on against forced off, same "
-    "seed, paired 95% intervals (whiskers): the run's replications simulated twice, once with "
-    "the event and once without, compared lane by lane. A bar whose whisker crosses zero is no "
-    "clear effect."
+    "seed, paired 95% intervals (whiskers): the run's replications (its first 2,000 at most) "
+    "simulated twice, once with the event and once without, compared lane by lane. A bar whose "
+    "whisker crosses zero is no clear effect."
 )
 
 

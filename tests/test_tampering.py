@@ -213,7 +213,7 @@ FILES = ["manifest.json", "scenario.yaml", *(f"chunks/{k}-0000{i}.{e}" for i in 
 
 
 @settings(
-    max_examples=10,
+    max_examples=4,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
