@@ -573,7 +573,9 @@ CASES = [
         BASE.replace(
             'source: "the first round of the talks was scheduled to begin in Moscow on May 17"',
             "source: &big " + "x" * 400_000,
-        ).replace('source: "assumption: monthly rounds"', "source: *big"),
+        )
+        .replace("venue: not yet agreed", "venue: *big")
+        .replace("      venue: Moscow\n      clock_boost", "      venue: *big\n      clock_boost"),
         "{f}: more than 1 MB of text once aliases (*name) are expanded",
     ),
     bad_option(

@@ -73,8 +73,8 @@ def test_a_resolved_scenario_loads_back_with_its_distributions(baseline_path):
             "(the high end of its distribution)",
         ),
         (
-            "issues.warheads.max={uniform: [1800, 1900]}",
-            "--set issues.warheads.max={uniform: [1800, 1900]}: issues.warheads.max: cannot be "
+            "issues.warheads.max={uniform: [2200, 2300]}",
+            "--set issues.warheads.max={uniform: [2200, 2300]}: issues.warheads.max: cannot be "
             "a distribution: the model holds this value once, not per replication",
         ),
         (
