@@ -32,8 +32,9 @@ def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float, f
 
 def opening_frontier(scenario: Scenario, points: int = 201) -> np.ndarray:
     """Pareto frontier (utility of first party, of second) of the opening mandates, no events:
-    the first party's trade-off offers from its ideal to the second party's."""
-    model = NegotiationModel(scenario, 1, scenario.seed)
+    the first party's trade-off offers from its ideal to the second party's, at the scenario's
+    central values (uncertain inputs at their medians)."""
+    model = NegotiationModel(central(scenario), 1, scenario.seed)
     first, second = model.order
     idx = np.zeros(points, dtype=int)
     package = second.ideal[idx]
@@ -43,9 +44,15 @@ def opening_frontier(scenario: Scenario, points: int = 201) -> np.ndarray:
     return np.column_stack([first.utility(package, idx), second.utility(package, idx)])
 
 
+def central(scenario: Scenario) -> Scenario:
+    """The scenario with every uncertain input at the median the loader put in its place."""
+    return scenario.model_copy().with_inputs({})
+
+
 def walk_aways(scenario: Scenario) -> list[float]:
-    """Each party's opening walk-away (no-agreement utility plus margin), first mover first."""
-    model = NegotiationModel(scenario, 1, scenario.seed)
+    """Each party's opening walk-away (no-agreement utility plus margin), first mover first,
+    at the scenario's central values."""
+    model = NegotiationModel(central(scenario), 1, scenario.seed)
     return [float(p.no_deal[0] + p.margin[0]) for p in model.order]
 
 

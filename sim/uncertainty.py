@@ -44,13 +44,18 @@ def thirds(runs: Path, scenario: Scenario) -> dict[str, list[tuple[float, float,
     return found
 
 
+def short(label: str, most: int = 64) -> str:
+    """A long label's head and tail: effects of one event differ only at the end."""
+    return label if len(label) <= most else f"{label[: most // 2 - 4]}… {label[-(most // 2) :]}"
+
+
 def input_section(runs: Path, scenario: Scenario) -> Section | None:
     """The uncertain inputs' figure, or None when the scenario draws none."""
     found = thirds(runs, scenario)
     if not found:
         return None
     keys = list(found)[::-1]
-    names = [wrap(param_name(scenario, k.removeprefix(INPUT)), 18) for k in keys]
+    names = [wrap(short(param_name(scenario, k.removeprefix(INPUT))), 24) for k in keys]
     fig = go.Figure()
     for end, (label, colour) in enumerate(ENDS):
         shares = [found[k][end] for k in keys]
@@ -78,7 +83,7 @@ def input_section(runs: Path, scenario: Scenario) -> Section | None:
         xaxis_range=[-0.02, 1.02],
         xaxis_tickformat=".0%",
         yaxis_automargin=True,
-        height=170 + 60 * len(keys),
+        height=170 + sum(max(60, 20 * (n.count("<br>") + 1)) for n in names),
     )
     return Section(
         "Uncertain inputs: the chance of a treaty in time at low and high draws (95% intervals)",
