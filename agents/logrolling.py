@@ -64,19 +64,3 @@ class ConcessionPath:
         give = np.clip(concession[:, None] - self.before[idx], 0.0, room)
         share = np.divide(give, room, out=np.zeros_like(give), where=room > 0)
         return self.ideal[idx] + share * self.reach[idx]
-
-
-def logroll(
-    concession: np.ndarray,
-    ideal: np.ndarray,
-    weight: np.ndarray,
-    span: np.ndarray,
-    other_ideal: np.ndarray,
-    other_weight: np.ndarray,
-    other_span: np.ndarray,
-) -> np.ndarray:
-    """Package (lanes x issues) worth 1 - concession to the giver under linear additive utility."""
-    lanes = np.arange(len(concession))
-    path = ConcessionPath(len(concession), ideal.shape[1])
-    path.update(lanes, ideal, weight, span, other_ideal, other_weight, other_span)
-    return path.package(concession, lanes)

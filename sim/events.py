@@ -117,9 +117,15 @@ def apply(model, effect: Effect, idx: np.ndarray, per_lane: np.ndarray | None = 
 
 
 def resolve(model, parts: list[str]) -> tuple[np.ndarray, int | None, tuple[float, float]]:
-    """Array, issue column and bounds behind a dotted target path (validated by the schema)."""
+    """Array, column and bounds behind a dotted path an event or an uncertain input may set
+    (validated by the schema); a column is an issue, a bloc, or an event."""
     if parts == ["trust"]:
         return model.trust, None, BOUNDS["trust"]
+    if parts == ["drafting_weeks"]:
+        return model.drafting_weeks, None, (0.0, np.inf)
+    if parts[0] == "events":  # an event's probability or hazard, one column per event
+        names = [t.name for t in model.triggers]
+        return model.chance, names.index(parts[1]), (0.0, 1.0)
     party = model.party[parts[1]]
     rest = parts[2:]
     if len(rest) == 1:

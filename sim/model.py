@@ -81,20 +81,14 @@ class NegotiationModel(mesa.Model):
         """Draw every uncertain input once per lane (common random numbers), unless `given`
         holds its values, and set it."""
         drawn = {}
-        names = [t.name for t in self.triggers]
         for path, dist in self.scenario.inputs.items():
             values = given.get(path)
             if values is None:
                 values = dist.quantile(uniform(self.seed, f"input:{path}", self.lane_ids))
             parts = path.split(".")
-            if path == "drafting_weeks":
-                self.drafting_weeks[:] = values
-            elif parts[0] == "events":
-                e = names.index(parts[1])
-                if parts[2] == "effects":
-                    self.effect_values[(e, int(parts[3]))] = values
-                else:
-                    self.chance[:, e] = values
+            if parts[0] == "events" and parts[2] == "effects":  # a value, not an array
+                e = [t.name for t in self.triggers].index(parts[1])
+                self.effect_values[(e, int(parts[3]))] = values
             else:
                 array, column, _ = resolve(self, parts)
                 array[(slice(None),) if column is None else (slice(None), column)] = values
