@@ -6,8 +6,8 @@ import math
 
 import mesa
 import numpy as np
-from scipy.special import ndtr
 
+from agents.kernels import votes as kernel_votes
 from sim.scenario import Actor
 from sim.scenario import Ratifier as RatifierSpec
 from sim.streams import normal
@@ -83,6 +83,7 @@ class Ratifier(mesa.Agent):
         self.weight = np.divide(salience, total, out=np.zeros_like(salience), where=total > 0)
         self.power = 2.0 if model.quadratic else 1.0
         self.no_deal = self._values(model.no_agreement[None, :])  # blocs x 1
+        self.members_f = self.members.astype(float)
 
     def _values(self, package: np.ndarray) -> np.ndarray:
         """Each bloc's utility of each package: blocs x packages."""
@@ -94,12 +95,22 @@ class Ratifier(mesa.Agent):
         self, package: np.ndarray, idx: np.ndarray, shock: np.ndarray | float = 0.0
     ) -> np.ndarray:
         """Yes votes on packages (one row per lane in `idx`) with the chamber's mood `shock`."""
-        gain = (self._values(package) - self.no_deal).T  # lanes x blocs
-        x = gain - self.margin[idx] + np.asarray(shock, dtype=float).reshape(-1, 1)
-        spread = self.spread[idx]
-        share = np.where(spread > 0, ndtr(x / np.where(spread > 0, spread, 1.0)), x >= 0)
-        yes = np.clip(np.floor(self.members * share + 0.5), 0, self.members)
-        return yes.sum(axis=1).astype(np.int64)
+        shocks = np.broadcast_to(np.asarray(shock, dtype=float), (len(idx),))
+        return kernel_votes(
+            np.ascontiguousarray(package, dtype=float),
+            self.margin[idx],
+            self.spread[idx],
+            np.ascontiguousarray(shocks),
+            *self._blocs(),
+            self.power == 2.0,
+        )
+
+    def chamber(self, idx: np.ndarray) -> tuple:
+        """The chamber in lanes `idx` as the win-set kernel reads it (expected vote, no shock)."""
+        return (*self._blocs(), self.needed, self.margin[idx], self.spread[idx])
+
+    def _blocs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self.ideal, self.tolerance, self.weight, self.no_deal[:, 0], self.members_f
 
     def passes(
         self, package: np.ndarray, idx: np.ndarray, shock: np.ndarray | float = 0.0

@@ -109,6 +109,10 @@ class Party(mesa.Agent):
         if not self.anticipates or idx.size == 0:
             return
         body, path = self.ratifier, self.path
+        if self.model.quadratic:  # compiled: bisection lane by lane
+            chamber = body.chamber(idx)
+            self.win_set[idx] = path.win_set(idx, self._bounds(idx), chamber, WIN_SET_STEPS)
+            return
 
         def passes(u: np.ndarray) -> np.ndarray:
             return body.passes(self.settle(path.at(u, idx), idx), idx)
@@ -182,7 +186,14 @@ class Party(mesa.Agent):
 
     def tradeoff(self, loss: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Package best for the opponent among those that cost the party at most `loss`."""
+        if self.model.quadratic:
+            return self.path.package(loss, idx, self._bounds(idx))
         return self.settle(self.path.package(loss, idx), idx)
+
+    def _bounds(self, idx: np.ndarray) -> tuple:
+        """What `settle` applies, as the compiled kernels take it."""
+        model = self.model
+        return model.dropped[idx], model.off_table, model.issue_lo, model.issue_hi
 
     def settle(self, package: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """A package as it can be signed: dropped issues at their fixed value, inside the ranges."""

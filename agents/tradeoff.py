@@ -5,7 +5,7 @@ opponent's utility on the contract curve x_i(t) = m_p + s_i(t) (m_o - m_p),
 s_i(t) = k_o / (k_o + t k_p), k = w / T^2 (Lagrange multiplier t >= 0). Its loss
 f(t) = sum_i k_p d_i^2 s_i(t)^2 falls in t, and f(t)^(-1/2) is concave (a power mean of order -2
 of affine functions), so Newton's method from t = 0 rises to the root monotonically and
-quadratically: a handful of vectorised steps reach machine precision (Faratin, Sierra &
+quadratically: a handful of steps per lane reach machine precision (`agents/kernels.py`) (Faratin, Sierra &
 Jennings 2002, trade-off tactic, with the opponent's values known).
 """
 
@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-NEWTON_STEPS = 60  # upper bound; lanes stop as soon as t no longer moves
-TOL = 1e-13
+from agents.kernels import contract_packages, win_set_edges
 
 
 class ContractCurve:
@@ -53,14 +52,39 @@ class ContractCurve:
             s = _shares(u / (1.0 - u), self.ratio[idx])
         return (self.cost[idx] * s * s).sum(axis=1)
 
-    def package(self, loss: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Package (one row per lane in `idx`) best for the opponent at a loss of at most `loss`."""
-        t = np.zeros(len(idx))
-        need = self.full[idx] > loss
-        if need.any():
-            rows = idx[need]
-            t[need] = _solve(loss[need], self.cost[rows], self.ratio[rows], self.full[rows])
-        return self.ideal[idx] + _shares(t, self.ratio[idx]) * self.reach[idx]
+    def package(
+        self, loss: np.ndarray, idx: np.ndarray, bounds: Bounds | None = None
+    ) -> np.ndarray:
+        """Package (one row per lane in `idx`) best for the opponent at a loss of at most `loss`,
+        settled into `bounds` (dropped issues fixed, ranges) when given."""
+        dropped, off_table, lo, hi = bounds or unbounded(len(idx), self.ideal.shape[1])
+        return contract_packages(
+            np.ascontiguousarray(loss, dtype=float),
+            self.ideal[idx],
+            self.reach[idx],
+            self.ratio[idx],
+            self.cost[idx],
+            self.full[idx],
+            dropped,
+            off_table,
+            lo,
+            hi,
+        )
+
+    def win_set(self, idx: np.ndarray, bounds: Bounds, chamber: tuple, steps: int) -> np.ndarray:
+        """Largest loss along the curve that `chamber` still passes, per lane (see kernels)."""
+        dropped, off_table, lo, hi = bounds
+        args = (self.ideal[idx], self.reach[idx], self.ratio[idx], self.cost[idx])
+        return win_set_edges(*args, dropped, off_table, lo, hi, chamber, steps)
+
+
+Bounds = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def unbounded(lanes: int, issues: int) -> Bounds:
+    """Bounds that leave every package as it is: nothing dropped, no range."""
+    inf = np.full(issues, np.inf)
+    return np.zeros((lanes, issues), dtype=bool), np.zeros(issues), -inf, inf
 
 
 def tradeoff_offer(
@@ -80,29 +104,3 @@ def _shares(t: np.ndarray, r: np.ndarray) -> np.ndarray:
     """s_i(t) = 1 / (1 + t r_i): the share of the way to the opponent's ideal on each issue."""
     tr = np.multiply(t[:, None], r, out=np.zeros_like(r), where=r > 0)  # t r = 0 where r = 0
     return 1.0 / (1.0 + tr)
-
-
-def _solve(loss: np.ndarray, c: np.ndarray, r: np.ndarray, full: np.ndarray) -> np.ndarray:
-    """Multiplier t with f(t) = sum c s^2 = loss, by Newton on f^(-1/2); loss <= 0 gives inf.
-
-    The start (sqrt(full / loss) - 1) / max r solves the case of equal ratios and lies left of
-    the root, where Newton on the concave f^(-1/2) climbs to it without overshooting.
-    """
-    pos = loss > 0
-    safe = np.where(pos, loss, 1.0)
-    cr = c * r
-    goal = 1.0 / np.sqrt(safe)
-    t = (np.sqrt(full / safe) - 1.0) / r.max(axis=1)
-    moving = np.ones(len(t), dtype=bool)
-    for _ in range(NEWTON_STEPS):  # a lane stops on its own test, so others never move it
-        s = 1.0 / (1.0 + t[:, None] * r)
-        q = s * s
-        f = (c * q).sum(axis=1)
-        g = (cr * q * s).sum(axis=1)
-        root = np.sqrt(f)
-        step = (1.0 / root - goal) * f * root / g
-        t = np.where(moving, t - step, t)
-        moving &= np.abs(step) > TOL * (1.0 + t)
-        if not moving.any():
-            break
-    return np.where(pos, t, np.inf)

@@ -1,0 +1,149 @@
+"""Compiled inner loops (numba): chamber votes, the win-set bisection and trade-off packages.
+
+Each kernel walks lanes one by one and issues in order, so a lane's numbers never depend on
+which other lanes share its chunk. `cache=True` keeps the machine code beside this file, so only
+the first run on a machine pays the compilation (a few seconds); later imports load it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+NEWTON_STEPS = 60  # upper bound; a lane stops as soon as t no longer moves
+TOL = 1e-13
+SQRT1_2 = 0.7071067811865476
+
+_jit = njit(cache=True, error_model="numpy", nogil=True)
+
+
+@_jit
+def ndtr(x: float) -> float:
+    """Standard normal CDF (the cephes formula scipy.special.ndtr uses)."""
+    z = x * SQRT1_2
+    if abs(z) < SQRT1_2:
+        return 0.5 + 0.5 * math.erf(z)
+    y = 0.5 * math.erfc(abs(z))
+    return 1.0 - y if z > 0 else y
+
+
+@_jit
+def _yes(pkg, margin, spread, shock, ideal, tol, weight, no_deal, members, quadratic) -> int:
+    """Yes votes of one lane's chamber on one package: blocs' members at normal quantiles."""
+    total = 0
+    for b in range(ideal.shape[0]):
+        loss = 0.0
+        for i in range(ideal.shape[1]):
+            gap = (pkg[i] - ideal[b, i]) / tol[b, i]
+            loss += weight[b, i] * (gap * gap if quadratic else abs(gap))
+        x = (1.0 - loss) - no_deal[b] - margin[b] + shock
+        s = spread[b]
+        share = ndtr(x / s) if s > 0 else (1.0 if x >= 0 else 0.0)
+        yes = math.floor(members[b] * share + 0.5)
+        total += int(min(max(yes, 0.0), members[b]))
+    return total
+
+
+@_jit
+def votes(pkg, margin, spread, shock, ideal, tol, weight, no_deal, members, quadratic):
+    """Yes votes per lane (rows of `pkg`, `margin`, `spread`, `shock`)."""
+    out = np.empty(pkg.shape[0], dtype=np.int64)
+    for j in range(pkg.shape[0]):
+        out[j] = _yes(
+            pkg[j], margin[j], spread[j], shock[j], ideal, tol, weight, no_deal, members, quadratic
+        )
+    return out
+
+
+@_jit
+def _settle(x, dropped, off_table, lo, hi) -> None:
+    """In place: dropped issues at their fixed value, every issue inside its range."""
+    for i in range(x.shape[0]):
+        v = off_table[i] if dropped[i] else x[i]
+        x[i] = min(max(v, lo[i]), hi[i])
+
+
+@_jit
+def _curve_point(t, ideal, reach, ratio, out) -> None:
+    """x_i = m_i + s_i(t) d_i with s_i = 1 / (1 + t r_i) (s = 1 where r = 0)."""
+    for i in range(ideal.shape[0]):
+        tr = t * ratio[i] if ratio[i] > 0 else 0.0
+        out[i] = ideal[i] + 1.0 / (1.0 + tr) * reach[i]
+
+
+@_jit
+def _solve(loss, cost, ratio, full) -> float:
+    """Multiplier t with sum c s(t)^2 = loss, by Newton on f^(-1/2) (concave), from the left."""
+    if loss <= 0:
+        return math.inf
+    goal = 1.0 / math.sqrt(loss)
+    t = (math.sqrt(full / loss) - 1.0) / ratio.max()
+    for _ in range(NEWTON_STEPS):
+        f = 0.0
+        g = 0.0
+        for i in range(cost.shape[0]):
+            s = 1.0 / (1.0 + t * ratio[i])
+            q = s * s
+            f += cost[i] * q
+            g += cost[i] * ratio[i] * q * s
+        root = math.sqrt(f)
+        step = (1.0 / root - goal) * f * root / g
+        t -= step
+        if not abs(step) > TOL * (1.0 + t):
+            break
+    return t
+
+
+@_jit
+def contract_packages(loss, ideal, reach, ratio, cost, full, dropped, off_table, lo, hi):
+    """Per lane, the package best for the opponent at a loss of at most `loss`, settled."""
+    out = np.empty_like(ideal)
+    for j in range(ideal.shape[0]):
+        t = _solve(loss[j], cost[j], ratio[j], full[j]) if full[j] > loss[j] else 0.0
+        _curve_point(t, ideal[j], reach[j], ratio[j], out[j])
+        _settle(out[j], dropped[j], off_table, lo, hi)
+    return out
+
+
+@_jit
+def _passes_at(u, j, ideal, reach, ratio, dropped, off_table, lo, hi, chamber, x) -> bool:
+    """Does lane j's chamber pass (in expectation) the settled point u of the contract curve?"""
+    t = u / (1.0 - u)
+    _curve_point(t, ideal[j], reach[j], ratio[j], x)
+    _settle(x, dropped[j], off_table, lo, hi)
+    r_ideal, r_tol, r_weight, r_no_deal, members, needed, margin, spread = chamber
+    yes = _yes(x, margin[j], spread[j], 0.0, r_ideal, r_tol, r_weight, r_no_deal, members, True)
+    return yes >= needed
+
+
+@_jit
+def win_set_edges(ideal, reach, ratio, cost, dropped, off_table, lo, hi, chamber, steps):
+    """Per lane, the largest loss along the contract curve its chamber still passes: inf if
+    even the opponent's ideal passes, -inf if not even the party's own does; else bisection."""
+    n = ideal.shape[0]
+    out = np.empty(n)
+    x = np.empty(ideal.shape[1])
+    for j in range(n):
+        if _passes_at(0.0, j, ideal, reach, ratio, dropped, off_table, lo, hi, chamber, x):
+            out[j] = math.inf
+            continue
+        if not _passes_at(1.0, j, ideal, reach, ratio, dropped, off_table, lo, hi, chamber, x):
+            out[j] = -math.inf
+            continue
+        a, b = 0.0, 1.0  # a fails, b passes
+        for _ in range(steps):
+            mid = 0.5 * (a + b)
+            if _passes_at(mid, j, ideal, reach, ratio, dropped, off_table, lo, hi, chamber, x):
+                b = mid
+            else:
+                a = mid
+        t = b / (1.0 - b)
+        edge = 0.0
+        for i in range(ideal.shape[1]):
+            tr = t * ratio[j, i] if ratio[j, i] > 0 else 0.0
+            s = 1.0 / (1.0 + tr)
+            edge += cost[j, i] * s * s
+        out[j] = edge
+    return out
