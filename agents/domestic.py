@@ -98,16 +98,17 @@ class Ratifier(mesa.Agent):
         shocks = np.broadcast_to(np.asarray(shock, dtype=float), (len(idx),))
         return kernel_votes(
             np.ascontiguousarray(package, dtype=float),
-            self.margin[idx],
-            self.spread[idx],
+            idx,
+            self.margin,
+            self.spread,
             np.ascontiguousarray(shocks),
             *self._blocs(),
             self.power == 2.0,
         )
 
-    def chamber(self, idx: np.ndarray) -> tuple:
-        """The chamber in lanes `idx` as the win-set kernel reads it (expected vote, no shock)."""
-        return (*self._blocs(), self.needed, self.margin[idx], self.spread[idx])
+    def chamber(self) -> tuple:
+        """The chamber as the win-set kernel reads it (expected vote, no shock; all lanes)."""
+        return (*self._blocs(), self.needed, self.margin, self.spread)
 
     def _blocs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         return self.ideal, self.tolerance, self.weight, self.no_deal[:, 0], self.members_f

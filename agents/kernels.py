@@ -21,7 +21,12 @@ _jit = njit(cache=True, error_model="numpy", nogil=True)
 
 @_jit
 def ndtr(x: float) -> float:
-    """Standard normal CDF (the cephes formula scipy.special.ndtr uses)."""
+    """Standard normal CDF (the cephes formula scipy.special.ndtr uses). Beyond 8.5 standard
+    deviations it returns 1 or 0 at once: a vote count floor(n p + 0.5) is the same either way."""
+    if x > 8.5:
+        return 1.0
+    if x < -8.5:
+        return 0.0
     z = x * SQRT1_2
     if abs(z) < SQRT1_2:
         return 0.5 + 0.5 * math.erf(z)
@@ -47,13 +52,28 @@ def _yes(pkg, margin, spread, shock, ideal, tol, weight, no_deal, members, quadr
 
 
 @_jit
-def votes(pkg, margin, spread, shock, ideal, tol, weight, no_deal, members, quadratic):
-    """Yes votes per lane (rows of `pkg`, `margin`, `spread`, `shock`)."""
-    out = np.empty(pkg.shape[0], dtype=np.int64)
-    for j in range(pkg.shape[0]):
+def votes(pkg, idx, margin, spread, shock, ideal, tol, weight, no_deal, members, quadratic):
+    """Yes votes in lanes `idx` (rows of `pkg` and `shock`; `margin`, `spread` over all lanes)."""
+    out = np.empty(idx.shape[0], dtype=np.int64)
+    for j in range(idx.shape[0]):
+        k = idx[j]
         out[j] = _yes(
-            pkg[j], margin[j], spread[j], shock[j], ideal, tol, weight, no_deal, members, quadratic
+            pkg[j], margin[k], spread[k], shock[j], ideal, tol, weight, no_deal, members, quadratic
         )
+    return out
+
+
+@_jit
+def utility(pkg, idx, ideal, tol, weight, quadratic):
+    """Per lane in `idx`: 1 - sum_i w_i loss((x_i - m_i) / T_i), issues in order."""
+    out = np.empty(idx.shape[0])
+    for j in range(idx.shape[0]):
+        k = idx[j]
+        loss = 0.0
+        for i in range(pkg.shape[1]):
+            gap = (pkg[j, i] - ideal[k, i]) / tol[k, i]
+            loss += weight[k, i] * (gap * gap if quadratic else abs(gap))
+        out[j] = 1.0 - loss
     return out
 
 
@@ -97,13 +117,15 @@ def _solve(loss, cost, ratio, full) -> float:
 
 
 @_jit
-def contract_packages(loss, ideal, reach, ratio, cost, full, dropped, off_table, lo, hi):
-    """Per lane, the package best for the opponent at a loss of at most `loss`, settled."""
-    out = np.empty_like(ideal)
-    for j in range(ideal.shape[0]):
-        t = _solve(loss[j], cost[j], ratio[j], full[j]) if full[j] > loss[j] else 0.0
-        _curve_point(t, ideal[j], reach[j], ratio[j], out[j])
-        _settle(out[j], dropped[j], off_table, lo, hi)
+def contract_packages(loss, idx, ideal, reach, ratio, cost, full, dropped, off_table, lo, hi):
+    """Per lane in `idx`, the package best for the opponent at a loss of at most `loss`, settled
+    (`loss` has a row per lane in `idx`; the other arrays cover all lanes)."""
+    out = np.empty((idx.shape[0], ideal.shape[1]))
+    for j in range(idx.shape[0]):
+        k = idx[j]
+        t = _solve(loss[j], cost[k], ratio[k], full[k]) if full[k] > loss[j] else 0.0
+        _curve_point(t, ideal[k], reach[k], ratio[k], out[j])
+        _settle(out[j], dropped[k], off_table, lo, hi)
     return out
 
 
@@ -119,18 +141,19 @@ def _passes_at(u, j, ideal, reach, ratio, dropped, off_table, lo, hi, chamber, x
 
 
 @_jit
-def win_set_edges(ideal, reach, ratio, cost, dropped, off_table, lo, hi, chamber, steps):
-    """Per lane, the largest loss along the contract curve its chamber still passes: inf if
-    even the opponent's ideal passes, -inf if not even the party's own does; else bisection."""
-    n = ideal.shape[0]
-    out = np.empty(n)
+def win_set_edges(idx, ideal, reach, ratio, cost, dropped, off_table, lo, hi, chamber, steps):
+    """Per lane in `idx`, the largest loss along the contract curve its chamber still passes:
+    inf if even the opponent's ideal passes, -inf if not even the party's own does; else
+    bisection. Every array covers all lanes."""
+    out = np.empty(idx.shape[0])
     x = np.empty(ideal.shape[1])
-    for j in range(n):
+    for n in range(idx.shape[0]):
+        j = idx[n]
         if _passes_at(0.0, j, ideal, reach, ratio, dropped, off_table, lo, hi, chamber, x):
-            out[j] = math.inf
+            out[n] = math.inf
             continue
         if not _passes_at(1.0, j, ideal, reach, ratio, dropped, off_table, lo, hi, chamber, x):
-            out[j] = -math.inf
+            out[n] = -math.inf
             continue
         a, b = 0.0, 1.0  # a fails, b passes
         for _ in range(steps):
@@ -145,5 +168,5 @@ def win_set_edges(ideal, reach, ratio, cost, dropped, off_table, lo, hi, chamber
             tr = t * ratio[j, i] if ratio[j, i] > 0 else 0.0
             s = 1.0 / (1.0 + tr)
             edge += cost[j, i] * s * s
-        out[j] = edge
+        out[n] = edge
     return out

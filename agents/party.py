@@ -6,6 +6,7 @@ import mesa
 import numpy as np
 
 from agents.domestic import DomesticActor, Ratifier, aggregate_mandate
+from agents.kernels import utility as kernel_utility
 from agents.logrolling import ConcessionPath
 from agents.tactics import faratin_target, reciprocated, rubinstein_share, trust_scaled
 from agents.tradeoff import ContractCurve
@@ -110,8 +111,8 @@ class Party(mesa.Agent):
             return
         body, path = self.ratifier, self.path
         if self.model.quadratic:  # compiled: bisection lane by lane
-            chamber = body.chamber(idx)
-            self.win_set[idx] = path.win_set(idx, self._bounds(idx), chamber, WIN_SET_STEPS)
+            chamber = body.chamber()
+            self.win_set[idx] = path.win_set(idx, self._bounds(), chamber, WIN_SET_STEPS)
             return
 
         def passes(u: np.ndarray) -> np.ndarray:
@@ -129,9 +130,10 @@ class Party(mesa.Agent):
     def utility(self, package: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Weighted sum over issues of 1 - (|x - ideal| / tolerance)^power (negative beyond it);
         the weights sum to 1."""
-        gap = (package - self.ideal[idx]) / self.tolerance[idx]
-        loss = gap * gap if self.power == 2.0 else np.abs(gap)
-        return 1.0 - (self.weight[idx] * loss).sum(axis=1)  # not einsum: its FMA path varies by row
+        package = np.ascontiguousarray(np.broadcast_to(package, (len(idx), self.ideal.shape[1])))
+        return kernel_utility(
+            package, idx, self.ideal, self.tolerance, self.weight, self.power == 2.0
+        )
 
     def floor(self, idx: np.ndarray) -> np.ndarray:
         """Least utility the party will take: its walk-away, or its ratifier's win-set edge."""
@@ -187,13 +189,13 @@ class Party(mesa.Agent):
     def tradeoff(self, loss: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Package best for the opponent among those that cost the party at most `loss`."""
         if self.model.quadratic:
-            return self.path.package(loss, idx, self._bounds(idx))
+            return self.path.package(loss, idx, self._bounds())
         return self.settle(self.path.package(loss, idx), idx)
 
-    def _bounds(self, idx: np.ndarray) -> tuple:
+    def _bounds(self) -> tuple:
         """What `settle` applies, as the compiled kernels take it."""
         model = self.model
-        return model.dropped[idx], model.off_table, model.issue_lo, model.issue_hi
+        return model.dropped, model.off_table, model.issue_lo, model.issue_hi
 
     def settle(self, package: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """A package as it can be signed: dropped issues at their fixed value, inside the ranges."""

@@ -57,14 +57,15 @@ class ContractCurve:
     ) -> np.ndarray:
         """Package (one row per lane in `idx`) best for the opponent at a loss of at most `loss`,
         settled into `bounds` (dropped issues fixed, ranges) when given."""
-        dropped, off_table, lo, hi = bounds or unbounded(len(idx), self.ideal.shape[1])
+        dropped, off_table, lo, hi = bounds or unbounded(*self.ideal.shape)
         return contract_packages(
             np.ascontiguousarray(loss, dtype=float),
-            self.ideal[idx],
-            self.reach[idx],
-            self.ratio[idx],
-            self.cost[idx],
-            self.full[idx],
+            idx,
+            self.ideal,
+            self.reach,
+            self.ratio,
+            self.cost,
+            self.full,
             dropped,
             off_table,
             lo,
@@ -74,8 +75,8 @@ class ContractCurve:
     def win_set(self, idx: np.ndarray, bounds: Bounds, chamber: tuple, steps: int) -> np.ndarray:
         """Largest loss along the curve that `chamber` still passes, per lane (see kernels)."""
         dropped, off_table, lo, hi = bounds
-        args = (self.ideal[idx], self.reach[idx], self.ratio[idx], self.cost[idx])
-        return win_set_edges(*args, dropped, off_table, lo, hi, chamber, steps)
+        args = (self.ideal, self.reach, self.ratio, self.cost)
+        return win_set_edges(idx, *args, dropped, off_table, lo, hi, chamber, steps)
 
 
 Bounds = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]

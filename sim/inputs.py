@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 KINDS = {"uniform": 2, "normal": 2, "triangular": 3, "beta": 4, "choice": 0}
 
@@ -107,6 +106,8 @@ class Distribution:
         p = self.params
         if self.kind == "uniform":
             return p[0] + u * (p[1] - p[0])
+        from scipy import stats  # here, not at the top: importing it costs a second per process
+
         if self.kind == "normal":
             if p[1] == 0:
                 return np.full_like(u, p[0])
