@@ -41,14 +41,25 @@ class NegotiationModel(mesa.Model):
         trace: int = 0,
         first_lane: int = 0,
         inputs: dict[str, np.ndarray] | None = None,
+        lane_ids: np.ndarray | None = None,
+        values: dict[str, np.ndarray] | None = None,
+        record: bool = True,
     ) -> None:
         """`inputs` gives each uncertain input's value per lane instead of drawing it (ABC-SMC
-        proposes them); the other draws stay keyed by (seed, purpose, lane, week)."""
+        proposes them); the other draws stay keyed by (seed, purpose, lane, week).
+
+        A packed sweep runs lanes of many design points in one model: `lane_ids` numbers them
+        (each point's lanes 0, 1, ... as in a run of its own), `values` sets each swept path per
+        lane, and `record=False` skips the weekly offer histograms, which would mix the points.
+        """
         super().__init__(rng=seed)
         self.scenario = scenario
         self.lanes = lanes
         self.seed = int(seed)
-        self.lane_ids = np.arange(first_lane, first_lane + lanes, dtype=np.uint64)
+        if lane_ids is None:
+            lane_ids = np.arange(first_lane, first_lane + lanes)
+        self.lane_ids = np.asarray(lane_ids, dtype=np.uint64)
+        self.recording = record
         self.clock = Clock.from_calendar(scenario.calendar)
         self.issue_names = scenario.issue_names()
         issues = [scenario.issues[i] for i in self.issue_names]
@@ -73,6 +84,8 @@ class NegotiationModel(mesa.Model):
         first, second = self.order
         first.opponent, second.opponent = second, first
         self.drawn = self._draw_inputs(inputs or {})
+        for path, per_lane in (values or {}).items():
+            self._set(path, per_lane)
         self._update_mandates(np.arange(lanes))
         self.week = 0
         self._init_outcomes(trace)
@@ -85,15 +98,19 @@ class NegotiationModel(mesa.Model):
             values = given.get(path)
             if values is None:
                 values = dist.quantile(uniform(self.seed, f"input:{path}", self.lane_ids))
-            parts = path.split(".")
-            if parts[0] == "events" and parts[2] == "effects":  # a value, not an array
-                e = [t.name for t in self.triggers].index(parts[1])
-                self.effect_values[(e, int(parts[3]))] = values
-            else:
-                array, column, _ = resolve(self, parts)
-                array[(slice(None),) if column is None else (slice(None), column)] = values
+            self._set(path, values)
             drawn[path] = values
         return drawn
+
+    def _set(self, path: str, values: np.ndarray) -> None:
+        """Set a per-lane path (an uncertain input or a swept parameter) in every lane."""
+        parts = path.split(".")
+        if parts[0] == "events" and parts[2] == "effects":  # a value, not an array
+            e = [t.name for t in self.triggers].index(parts[1])
+            self.effect_values[(e, int(parts[3]))] = values
+        else:
+            array, column, _ = resolve(self, parts)
+            array[(slice(None),) if column is None else (slice(None), column)] = values
 
     def _init_outcomes(self, trace: int) -> None:
         lanes, n_issues, weeks = self.lanes, len(self.issue_names), self.clock.weeks
@@ -130,7 +147,9 @@ class NegotiationModel(mesa.Model):
                 self.mandate_stale[stale] = False
             self._bargain(week)
         self._votes(week)
-        if self.clock.bargaining[week] or week in (0, self.clock.deadline_week):
+        if not self.recording:
+            pass  # a packed sweep keeps no weekly picture: its lanes belong to many points
+        elif self.clock.bargaining[week] or week in (0, self.clock.deadline_week):
             self._record(week)
         else:  # outside sessions no offer moves and no lane settles: last week's picture stands
             self._repeat_record(week)

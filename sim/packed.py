@@ -1,0 +1,140 @@
+"""Packed sweeps: lanes of many design points share one chunk, so small points cost no more per
+replication than a long run.
+
+Point p's lanes are numbered 0, 1, ... as in a run of its own, so they draw the same random
+numbers; its swept values are set per lane. Every rule of the model acts lane by lane, so each
+point's lanes come out identical to running that point alone with the same seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.calendar import Clock
+from sim.ensemble import CHUNK_LANES
+from sim.inputs import is_input_path
+from sim.model import NegotiationModel
+from sim.outcomes import mean_interval, wilson
+from sim.scenario import Scenario
+
+# the per-lane columns a point's headline outputs are computed from
+COLUMNS = ("agreed", "agreed_week", "in_force")
+
+
+def unpackable(paths: list[str]) -> list[str]:
+    """Swept paths the model cannot hold per lane (calendar, deadline kind, ...): such a sweep
+    runs point by point."""
+    return [p for p in paths if not is_input_path(p)]
+
+
+def packed_chunks(points: int, reps: int, chunk: int = CHUNK_LANES) -> list[tuple[int, int]]:
+    """(start, stop) of each chunk over the points x replications grid, point-major."""
+    total = points * reps
+    return [(s, min(s + chunk, total)) for s in range(0, total, chunk)]
+
+
+def run_packed_chunk(
+    scenario: Scenario,
+    values: dict[str, np.ndarray],
+    reps: int,
+    seed: int,
+    start: int,
+    stop: int,
+) -> dict[str, np.ndarray]:
+    """Lanes start..stop of the grid (point = position // reps, lane = position % reps), with
+    each swept path at its point's value; a top-level function, so processes can pickle it."""
+    position = np.arange(start, stop)
+    point, lane = np.divmod(position, reps)
+    per_lane = {path: np.asarray(v, dtype=float)[point] for path, v in values.items()}
+    model = NegotiationModel(
+        scenario, stop - start, seed, lane_ids=lane, values=per_lane, record=False
+    )
+    runs = model.run().runs
+    keep = [*COLUMNS, *(k for k in runs if k.startswith("utility_"))]
+    return {"point": point, **{k: runs[k] for k in keep}}
+
+
+def point_rows(
+    parts: dict[str, np.ndarray], deadline_week: int, parties: list[str]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Headline outputs with 95% intervals for each point whose lanes are all in `parts`,
+    computed as a point run of its own computes them (Wilson shares, normal mean intervals)."""
+    points = parts["point"]
+    bounds = np.flatnonzero(np.diff(points)) + 1
+    for rows in np.split(np.arange(len(points)), bounds):
+        agreed = parts["agreed"][rows]
+        week = parts["agreed_week"][rows]
+        n = len(rows)
+        row: dict[str, Any] = {"replications": n}
+        shares = {
+            "p_agree_before_deadline": (agreed & (week < deadline_week)).sum(),
+            "p_agree_by_horizon": agreed.sum(),
+            "p_in_force": parts["in_force"][rows].sum(),
+        }
+        for name, k in shares.items():
+            est, low, high = wilson(int(k), n)
+            row |= {name: est, f"{name}_low": low, f"{name}_high": high}
+        for party in parties:
+            mean, half = mean_interval(parts[f"utility_{party}"][rows][agreed])
+            name = f"mean_utility_{party}"
+            row |= {name: mean, f"{name}_low": mean - half, f"{name}_high": mean + half}
+        yield int(points[rows[0]]), row
+
+
+def run_packed(
+    scenario: Scenario,
+    points: list[dict[str, Any]],
+    reps: int,
+    seed: int,
+    executor: Executor | None = None,
+    window: int = 4,
+    on_progress: Callable[[int], None] = lambda lanes: None,
+    chunk: int = CHUNK_LANES,
+) -> pd.DataFrame:
+    """Every point's headline outputs (one row per point, in design order), simulating the
+    points x reps grid in shared chunks; `scenario` holds the swept paths as constants."""
+    paths = list(points[0])
+    values = {p: np.array([float(pt[p]) for pt in points]) for p in paths}
+    spans = packed_chunks(len(points), reps, chunk)
+    task = partial(run_packed_chunk, scenario, values, reps, seed)
+    deadline = Clock.from_calendar(scenario.calendar).deadline_week
+    parties = scenario.party_names()
+    rows: list[dict[str, Any]] = []
+    carry: dict[str, np.ndarray] = {}
+    for i, part in _in_order(task, spans, executor, window):
+        on_progress(spans[i][1] - spans[i][0])
+        merged = {k: np.concatenate([carry[k], v]) if carry else v for k, v in part.items()}
+        last = i == len(spans) - 1
+        done = merged["point"] < merged["point"][-1] if not last else np.ones(1, bool)
+        cut = len(merged["point"]) if last else int(np.argmax(~done))
+        carry = {k: v[cut:] for k, v in merged.items()}
+        finished = {k: v[:cut] for k, v in merged.items()}
+        if cut:
+            for point, row in point_rows(finished, deadline, parties):
+                rows.append({"point": point, **points[point], **row})
+    return pd.DataFrame(rows)
+
+
+def _in_order(
+    task: Callable[[int, int], dict[str, np.ndarray]],
+    spans: list[tuple[int, int]],
+    executor: Executor | None,
+    window: int,
+) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """Yield (chunk, result) in chunk order, at most `window` chunks in flight."""
+    if executor is None:
+        for i, (start, stop) in enumerate(spans):
+            yield i, task(start, stop)
+        return
+    pending: dict[int, Future] = {}
+    for i in range(len(spans)):
+        for j in range(i, min(i + window, len(spans))):
+            if j not in pending:
+                pending[j] = executor.submit(task, *spans[j])
+        yield i, pending.pop(i).result()

@@ -1,0 +1,88 @@
+"""Packed sweeps: lanes of many points in one chunk give each point exactly its own run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from sim.ensemble import run_chunk
+from sim.executors import local_pool
+from sim.loader import document, load_scenario
+from sim.outcomes import Timeline, summarize
+from sim.packed import packed_chunks, run_packed, run_packed_chunk, unpackable
+from sim.sweep import point_outputs, point_scenario
+
+PATHS = [
+    "parties.russia.margin",  # an uncertain input in the baseline, swept to constants
+    "parties.us.tactic.beta",
+    "drafting_weeks",
+    "events.md_review.hazard",
+    "trust",  # a constant in the baseline
+    "parties.us.ratifier.blocs.republicans.margin",
+]
+LO = np.array([0.9, 0.2, 1.0, 0.0, 0.3, 0.4])
+HI = np.array([1.3, 1.0, 6.0, 0.05, 0.7, 1.3])
+
+
+@pytest.fixture(scope="module")
+def design():
+    base = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    resolved = document(base)
+    rng = np.random.default_rng(3)
+    points = [
+        dict(zip(PATHS, map(float, LO + rng.random(6) * (HI - LO)), strict=True)) for _ in range(5)
+    ]
+    return resolved, points, point_scenario(resolved, points[0])
+
+
+def test_each_points_lanes_equal_its_own_run(design) -> None:
+    resolved, points, scenario = design
+    reps = 120
+    values = {p: np.array([pt[p] for pt in points]) for p in PATHS}
+    packed = run_packed_chunk(scenario, values, reps, 11, 0, len(points) * reps)
+    assert np.array_equal(np.bincount(packed["point"]), [reps] * len(points))
+    for i, point in enumerate(points):
+        alone = run_chunk(point_scenario(resolved, point), 0, reps, 11).runs
+        rows = packed["point"] == i
+        for key in packed:
+            if key != "point":
+                np.testing.assert_array_equal(packed[key][rows], alone[key], err_msg=key)
+
+
+def test_outputs_equal_a_sweep_points_own(design) -> None:
+    """Chunks of 97 lanes cut across points: the carried lanes must join their point."""
+    resolved, points, scenario = design
+    reps = 80
+    table = run_packed(scenario, points, reps, 5, chunk=97)
+    assert list(table["point"]) == list(range(len(points)))
+    for i, point in enumerate(points):
+        scn = point_scenario(resolved, point)
+        runs = pd.DataFrame(run_chunk(scn, 0, reps, 5).runs)
+        timeline = Timeline(scn)
+        own = point_outputs(summarize(runs, timeline, scn), runs, scn.party_names())
+        row = table.iloc[i]
+        for key, value in own.items():
+            assert row[key] == pytest.approx(value, rel=0, abs=0, nan_ok=True), key
+
+
+def test_workers_give_the_same_table(design) -> None:
+    _, points, scenario = design
+    alone = run_packed(scenario, points, 60, 5, chunk=70)
+    pool = local_pool(2)
+    try:
+        shared = run_packed(scenario, points, 60, 5, executor=pool, chunk=70)
+    finally:
+        pool.shutdown()
+    pd.testing.assert_frame_equal(alone, shared)
+
+
+def test_chunks_cover_the_grid_once() -> None:
+    spans = packed_chunks(7, 30, chunk=50)
+    lanes = np.concatenate([np.arange(a, b) for a, b in spans])
+    assert np.array_equal(lanes, np.arange(210))
+
+
+def test_only_lane_paths_pack() -> None:
+    assert unpackable(["trust", "calendar.rounds.every_weeks"]) == ["calendar.rounds.every_weeks"]
