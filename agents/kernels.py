@@ -35,20 +35,44 @@ def ndtr(x: float) -> float:
 
 
 @_jit
+def _bloc_yes(b, pkg, margin, spread, shock, ideal, tol, weight, no_deal, members, quadratic):
+    """Yes votes of bloc b on one package: its members' margins at normal quantiles."""
+    loss = 0.0
+    for i in range(ideal.shape[1]):
+        gap = (pkg[i] - ideal[b, i]) / tol[b, i]
+        loss += weight[b, i] * (gap * gap if quadratic else abs(gap))
+    x = (1.0 - loss) - no_deal[b] - margin[b] + shock
+    s = spread[b]
+    share = ndtr(x / s) if s > 0 else (1.0 if x >= 0 else 0.0)
+    yes = math.floor(members[b] * share + 0.5)
+    return int(min(max(yes, 0.0), members[b]))
+
+
+@_jit
 def _yes(pkg, margin, spread, shock, ideal, tol, weight, no_deal, members, quadratic) -> int:
-    """Yes votes of one lane's chamber on one package: blocs' members at normal quantiles."""
+    """Yes votes of one lane's chamber on one package."""
     total = 0
     for b in range(ideal.shape[0]):
-        loss = 0.0
-        for i in range(ideal.shape[1]):
-            gap = (pkg[i] - ideal[b, i]) / tol[b, i]
-            loss += weight[b, i] * (gap * gap if quadratic else abs(gap))
-        x = (1.0 - loss) - no_deal[b] - margin[b] + shock
-        s = spread[b]
-        share = ndtr(x / s) if s > 0 else (1.0 if x >= 0 else 0.0)
-        yes = math.floor(members[b] * share + 0.5)
-        total += int(min(max(yes, 0.0), members[b]))
+        total += _bloc_yes(
+            b, pkg, margin, spread, shock, ideal, tol, weight, no_deal, members, quadratic
+        )
     return total
+
+
+@_jit
+def _passes(pkg, margin, spread, ideal, tol, weight, no_deal, members, needed) -> bool:
+    """Would the expected chamber (no shock) pass the package? Stops as soon as the count of
+    blocs seen, or of all members left, settles it: the answer is that of `_yes` >= needed."""
+    total = 0
+    left = members.sum()
+    for b in range(ideal.shape[0]):
+        total += _bloc_yes(b, pkg, margin, spread, 0.0, ideal, tol, weight, no_deal, members, True)
+        left -= members[b]
+        if total >= needed:
+            return True
+        if total + left < needed:
+            return False
+    return False
 
 
 @_jit
@@ -136,8 +160,7 @@ def _passes_at(u, j, ideal, reach, ratio, dropped, off_table, lo, hi, chamber, x
     _curve_point(t, ideal[j], reach[j], ratio[j], x)
     _settle(x, dropped[j], off_table, lo, hi)
     r_ideal, r_tol, r_weight, r_no_deal, members, needed, margin, spread = chamber
-    yes = _yes(x, margin[j], spread[j], 0.0, r_ideal, r_tol, r_weight, r_no_deal, members, True)
-    return yes >= needed
+    return _passes(x, margin[j], spread[j], r_ideal, r_tol, r_weight, r_no_deal, members, needed)
 
 
 @_jit

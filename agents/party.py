@@ -165,8 +165,8 @@ class Party(mesa.Agent):
         self.opponent_gain[idx] = np.where(np.isnan(seen), 0.0, np.maximum(value - seen, 0.0))
         self.last_seen[idx] = value
         yes = value >= self.discount[idx] * self.target(idx, weeks_ahead=1.0) - TIE
-        if self.anticipates:  # never sign what the ratifier would reject in expectation
-            yes &= self.ratifier.passes(offer, idx)
+        if self.anticipates and yes.any():  # never sign what the ratifier would reject
+            yes[yes] = self.ratifier.passes(offer[yes], idx[yes])
         return yes
 
     def stands_by(self, idx: np.ndarray) -> np.ndarray:
