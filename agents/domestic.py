@@ -7,6 +7,7 @@ import math
 import mesa
 import numpy as np
 
+from agents.kernels import aggregate as kernel_aggregate
 from agents.kernels import votes as kernel_votes
 from sim.scenario import Actor
 from sim.scenario import Ratifier as RatifierSpec
@@ -31,8 +32,22 @@ class DomesticActor(mesa.Agent):
         self.influence = np.full(lanes, spec.influence)
 
 
+class ActorStack:
+    """A party's actors' per-lane arrays stacked (actors x lanes [x issues]); each actor's own
+    arrays become views into it, so events that change an actor change the stack."""
+
+    def __init__(self, actors: list[DomesticActor]) -> None:
+        self.influence = np.stack([a.influence for a in actors])
+        self.salience = np.stack([a.salience for a in actors])
+        self.position = np.stack([a.position for a in actors])
+        self.tolerance = np.stack([a.tolerance for a in actors])
+        for k, actor in enumerate(actors):
+            actor.influence, actor.salience = self.influence[k], self.salience[k]
+            actor.position, actor.tolerance = self.position[k], self.tolerance[k]
+
+
 def aggregate_mandate(
-    actors: list[DomesticActor], idx: np.ndarray
+    stack: ActorStack, idx: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A party's ideal, tolerance and issue weights in lanes `idx`: influence x salience
     weighted aggregates of its actors'.
@@ -40,18 +55,7 @@ def aggregate_mandate(
     Weights sum to 1 over all issues, dropped or not: an issue off the table keeps counting at
     its fixed value, so a package's worth does not jump when the agenda changes.
     """
-    pulls = [a.influence[idx, None] * a.salience[idx] for a in actors]
-    pull = sum(pulls)
-
-    def blend(values: list[np.ndarray]) -> np.ndarray:
-        mixed = sum(w * v for w, v in zip(pulls, values, strict=True))
-        return np.divide(mixed, pull, out=np.ones_like(mixed), where=pull > 0)
-
-    ideal = blend([a.position[idx] for a in actors])
-    tolerance = blend([a.tolerance[idx] for a in actors])
-    total = pull.sum(axis=1, keepdims=True)
-    weight = np.divide(pull, total, out=np.zeros_like(pull), where=total > 0)
-    return ideal, tolerance, weight
+    return kernel_aggregate(idx, stack.influence, stack.salience, stack.position, stack.tolerance)
 
 
 class Ratifier(mesa.Agent):

@@ -35,44 +35,20 @@ def ndtr(x: float) -> float:
 
 
 @_jit
-def _bloc_yes(b, pkg, margin, spread, shock, ideal, tol, weight, no_deal, members, quadratic):
-    """Yes votes of bloc b on one package: its members' margins at normal quantiles."""
-    loss = 0.0
-    for i in range(ideal.shape[1]):
-        gap = (pkg[i] - ideal[b, i]) / tol[b, i]
-        loss += weight[b, i] * (gap * gap if quadratic else abs(gap))
-    x = (1.0 - loss) - no_deal[b] - margin[b] + shock
-    s = spread[b]
-    share = ndtr(x / s) if s > 0 else (1.0 if x >= 0 else 0.0)
-    yes = math.floor(members[b] * share + 0.5)
-    return int(min(max(yes, 0.0), members[b]))
-
-
-@_jit
 def _yes(pkg, margin, spread, shock, ideal, tol, weight, no_deal, members, quadratic) -> int:
-    """Yes votes of one lane's chamber on one package."""
+    """Yes votes of one lane's chamber on one package: blocs' members at normal quantiles."""
     total = 0
     for b in range(ideal.shape[0]):
-        total += _bloc_yes(
-            b, pkg, margin, spread, shock, ideal, tol, weight, no_deal, members, quadratic
-        )
+        loss = 0.0
+        for i in range(ideal.shape[1]):
+            gap = (pkg[i] - ideal[b, i]) / tol[b, i]
+            loss += weight[b, i] * (gap * gap if quadratic else abs(gap))
+        x = (1.0 - loss) - no_deal[b] - margin[b] + shock
+        s = spread[b]
+        share = ndtr(x / s) if s > 0 else (1.0 if x >= 0 else 0.0)
+        yes = math.floor(members[b] * share + 0.5)
+        total += int(min(max(yes, 0.0), members[b]))
     return total
-
-
-@_jit
-def _passes(pkg, margin, spread, ideal, tol, weight, no_deal, members, needed) -> bool:
-    """Would the expected chamber (no shock) pass the package? Stops as soon as the count of
-    blocs seen, or of all members left, settles it: the answer is that of `_yes` >= needed."""
-    total = 0
-    left = members.sum()
-    for b in range(ideal.shape[0]):
-        total += _bloc_yes(b, pkg, margin, spread, 0.0, ideal, tol, weight, no_deal, members, True)
-        left -= members[b]
-        if total >= needed:
-            return True
-        if total + left < needed:
-            return False
-    return False
 
 
 @_jit
@@ -160,7 +136,8 @@ def _passes_at(u, j, ideal, reach, ratio, dropped, off_table, lo, hi, chamber, x
     _curve_point(t, ideal[j], reach[j], ratio[j], x)
     _settle(x, dropped[j], off_table, lo, hi)
     r_ideal, r_tol, r_weight, r_no_deal, members, needed, margin, spread = chamber
-    return _passes(x, margin[j], spread[j], r_ideal, r_tol, r_weight, r_no_deal, members, needed)
+    yes = _yes(x, margin[j], spread[j], 0.0, r_ideal, r_tol, r_weight, r_no_deal, members, True)
+    return yes >= needed
 
 
 @_jit
@@ -193,3 +170,33 @@ def win_set_edges(idx, ideal, reach, ratio, cost, dropped, off_table, lo, hi, ch
             edge += cost[j, i] * s * s
         out[n] = edge
     return out
+
+
+@_jit
+def aggregate(idx, influence, salience, position, tolerance):
+    """Per lane in `idx`: the influence x salience weighted ideal and tolerance of a party's
+    actors (1 where no actor cares about an issue) and its issue weights (summing to 1)."""
+    actors, issues = salience.shape[0], salience.shape[2]
+    ideal = np.empty((idx.shape[0], issues))
+    tol = np.empty((idx.shape[0], issues))
+    weight = np.empty((idx.shape[0], issues))
+    pull = np.empty(issues)
+    for j in range(idx.shape[0]):
+        k = idx[j]
+        total = 0.0
+        for i in range(issues):
+            p = 0.0
+            mixed_ideal = 0.0
+            mixed_tol = 0.0
+            for a in range(actors):
+                w = influence[a, k] * salience[a, k, i]
+                p += w
+                mixed_ideal += w * position[a, k, i]
+                mixed_tol += w * tolerance[a, k, i]
+            pull[i] = p
+            total += p
+            ideal[j, i] = mixed_ideal / p if p > 0 else 1.0
+            tol[j, i] = mixed_tol / p if p > 0 else 1.0
+        for i in range(issues):
+            weight[j, i] = pull[i] / total if total > 0 else 0.0
+    return ideal, tol, weight

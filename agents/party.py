@@ -5,7 +5,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from agents.domestic import DomesticActor, Ratifier, aggregate_mandate
+from agents.domestic import ActorStack, DomesticActor, Ratifier, aggregate_mandate
 from agents.kernels import utility as kernel_utility
 from agents.logrolling import ConcessionPath
 from agents.tactics import faratin_target, reciprocated, rubinstein_share, trust_scaled
@@ -29,6 +29,7 @@ class Party(mesa.Agent):
         self.key = key
         self.name = spec.name
         self.actors = [DomesticActor(model, n, a, issues) for n, a in spec.actors.items()]
+        self.actor_stack = ActorStack(self.actors)
         self.ratifier = Ratifier(model, spec.ratifier, key) if spec.ratifier else None
         self.anticipates = spec.anticipates_ratification and self.ratifier is not None
         self.kind = spec.tactic.kind
@@ -75,7 +76,7 @@ class Party(mesa.Agent):
     def update_mandate(self, idx: np.ndarray) -> None:
         """Recompute ideal, tolerance and weights from the domestic actors, and what the ideal
         package and the no-agreement point are worth with them."""
-        ideal, tolerance, weight = aggregate_mandate(self.actors, idx)
+        ideal, tolerance, weight = aggregate_mandate(self.actor_stack, idx)
         self.ideal[idx] = ideal
         self.tolerance[idx] = tolerance
         self.weight[idx] = weight
