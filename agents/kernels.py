@@ -200,3 +200,22 @@ def aggregate(idx, influence, salience, position, tolerance):
         for i in range(issues):
             weight[j, i] = pull[i] / total if total > 0 else 0.0
     return ideal, tol, weight
+
+
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's counter increment
+MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@_jit
+def splitmix(key, lanes):
+    """SplitMix64's finaliser of key + lane x golden, as a double in (0, 1) per lane: the
+    counter-based draws of sim/streams.py (unsigned 64-bit arithmetic wraps)."""
+    out = np.empty(lanes.shape[0])
+    for j in range(lanes.shape[0]):
+        z = key + lanes[j] * GOLDEN
+        z = (z ^ (z >> np.uint64(30))) * MIX1
+        z = (z ^ (z >> np.uint64(27))) * MIX2
+        z ^= z >> np.uint64(31)
+        out[j] = (np.float64(z >> np.uint64(11)) + 0.5) * 2.0**-53
+    return out
