@@ -7,6 +7,7 @@ from datetime import date
 
 import numpy as np
 
+from agents.tactics import param
 from sim.calendar import Clock
 from sim.scenario import Effect, Event, Scenario
 from sim.streams import uniform
@@ -18,11 +19,6 @@ BOUNDS = {
     "tolerance": (1e-9, np.inf),
     "mood": (0.0, 1.0),
     "capacity": (1e-6, 1.0),
-    "beta": (1e-3, 100.0),
-    "noise": (0.0, 0.5),
-    "reciprocity": (0.0, 1.0),
-    "trust_sensitivity": (0.0, 2.0),
-    "discount": (1e-6, 1.0),
     "salience": (0.0, 1.0),
     "influence": (0.0, 1.0),
     "spread": (0.0, 1.0),
@@ -132,7 +128,7 @@ def resolve(model, parts: list[str]) -> tuple[np.ndarray, int | None, tuple[floa
         bounds = BOUNDS.get(rest[0], (-np.inf, np.inf))
         return getattr(party, rest[0]), None, bounds
     if rest[0] == "tactic":
-        return getattr(party, rest[1]), None, BOUNDS[rest[1]]
+        return getattr(party, rest[1]), None, param(rest[1]).bounds
     if rest[0] == "ratifier" and rest[1] == "blocs":
         body = party.ratifier
         bounds = BOUNDS["margin"] if rest[3] == "margin" else (0.0, 2.0)

@@ -24,7 +24,6 @@ INPUT_PATTERNS = [
     for p in (
         r"trust",
         rf"parties\.{_NAME}\.(margin|capacity)",
-        rf"parties\.{_NAME}\.tactic\.(beta|noise|reciprocity|trust_sensitivity|discount)",
         rf"parties\.{_NAME}\.ratifier\.mood",
         rf"parties\.{_NAME}\.ratifier\.blocs\.{_NAME}\.(margin|spread)",
         r"drafting_weeks",
@@ -145,6 +144,11 @@ def looks_like(value: object) -> bool:
 
 def is_input_path(path: str) -> bool:
     """True when the model holds the value at `path` per lane, so it may be uncertain."""
+    from agents.tactics import parameters
+
+    tactic = "|".join(p.name for p in parameters())
+    if re.fullmatch(rf"parties\.{_NAME}\.tactic\.({tactic})", path):
+        return True
     return any(p.fullmatch(path) for p in INPUT_PATTERNS)
 
 
