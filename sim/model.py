@@ -85,13 +85,8 @@ class NegotiationModel(mesa.Model):
             values = given.get(path)
             if values is None:
                 values = dist.quantile(uniform(self.seed, f"input:{path}", self.lane_ids))
-            parts = path.split(".")
-            if parts[0] == "events" and parts[2] == "effects":  # a value, not an array
-                e = [t.name for t in self.triggers].index(parts[1])
-                self.effect_values[(e, int(parts[3]))] = values
-            else:
-                array, column, _ = resolve(self, parts)
-                array[(slice(None),) if column is None else (slice(None), column)] = values
+            array, column, _ = resolve(self, path.split("."))  # an effect's value too
+            array[(slice(None),) if column is None else (slice(None), column)] = values
             drawn[path] = values
         return drawn
 

@@ -19,14 +19,13 @@ from pydantic import (
 
 from agents.tactics import TACTICS, on_change, parameters
 from sim.inputs import Distribution
+from sim.lane_paths import target_error
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
 
-PARTY_ATTRS = ("margin", "capacity", "readiness")
-RATIFIER_ATTRS = ("mood",)
 MAX_ISSUES = 20  # the reports draw a panel per issue side by side
 
 
@@ -519,53 +518,9 @@ class Scenario(Strict):
 
 def check_target(scn: Scenario, effect: Effect) -> None:
     """Raise ValueError unless the effect's dotted path names something events can change."""
-    if not _target_ok(scn, effect.target.split("."), effect):
-        raise ValueError(f"'{effect.target}' {_target_hint(effect)}")
-
-
-def _target_ok(scn: Scenario, parts: list[str], effect: Effect) -> bool:
-    date_ok = not isinstance(effect.value, dt.date)
-    if parts == ["trust"]:
-        return date_ok and effect.op != "drop"
-    if len(parts) == 2 and parts[0] == "issues":
-        return parts[1] in scn.issues and effect.op == "drop"
-    if len(parts) < 3 or parts[0] != "parties" or parts[1] not in scn.parties:
-        return False
-    if effect.op == "drop":
-        return False
-    party = scn.parties[parts[1]]
-    rest = parts[2:]
-    if rest == ["readiness"]:
-        return effect.op in ("set", "add")
-    if len(rest) == 1:
-        return rest[0] in PARTY_ATTRS and date_ok
-    if len(rest) == 2 and rest[0] == "tactic":
-        return rest[1] in {p.name for p in parameters()} and date_ok
-    if len(rest) == 2 and rest[0] == "ratifier":
-        return party.ratifier is not None and rest[1] in RATIFIER_ATTRS and date_ok
-    if len(rest) == 4 and rest[:2] == ["ratifier", "blocs"] and date_ok:
-        body = party.ratifier
-        return body is not None and rest[2] in body.blocs and rest[3] in ("margin", "spread")
-    if len(rest) >= 3 and rest[0] == "actors" and rest[1] in party.actors and date_ok:
-        tail = rest[2:]
-        if tail == ["influence"]:
-            return True
-        return (
-            len(tail) == 2
-            and tail[0] in ("positions", "salience", "tolerance")
-            and tail[1] in scn.issues
-        )
-    return False
-
-
-def _target_hint(effect: Effect) -> str:
-    if effect.op == "drop":
-        return "cannot be dropped: only issues.<issue> can"
-    return (
-        "is not a path events can change (trust, issues.<i>, parties.<p>.<margin|capacity|"
-        "readiness>, parties.<p>.tactic.<attr>, parties.<p>.ratifier.mood, parties.<p>.ratifier.blocs.<b>.<margin|spread>, "
-        "parties.<p>.actors.<a>.<influence|positions.<i>|salience.<i>|tolerance.<i>>)"
-    )
+    error = target_error(scn, effect.target, effect.op, effect.value)
+    if error:
+        raise ValueError(f"'{effect.target}' {error}")
 
 
 def _install_tactics() -> None:
