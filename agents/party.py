@@ -8,7 +8,7 @@ import numpy as np
 from agents.domestic import ActorStack, DomesticActor, Ratifier, aggregate_mandate
 from agents.kernels import utility as kernel_utility
 from agents.logrolling import ConcessionPath
-from agents.tactics import faratin_target, reciprocated, rubinstein_share, trust_scaled
+from agents.tactics import TACTICS, parameters, reciprocated
 from agents.tradeoff import ContractCurve
 from sim.scenario import Party as PartySpec
 from sim.streams import normal
@@ -32,7 +32,7 @@ class Party(mesa.Agent):
         self.actor_stack = ActorStack(self.actors)
         self.ratifier = Ratifier(model, spec.ratifier, key) if spec.ratifier else None
         self.anticipates = spec.anticipates_ratification and self.ratifier is not None
-        self.kind = spec.tactic.kind
+        self.tactic = TACTICS[spec.tactic.kind]()
         self.extension_weeks = spec.extension_weeks
         self.verification_loss = spec.verification_loss
         self.erosion_limit = spec.erosion_limit
@@ -45,11 +45,8 @@ class Party(mesa.Agent):
         self.erosion = np.zeros(lanes)  # walk-away lost to soft-deadline extensions
         self.capacity = full(spec.capacity)
         self.readiness = full(ready)
-        self.beta = full(spec.tactic.beta)
-        self.noise = full(spec.tactic.noise)
-        self.reciprocity = full(spec.tactic.reciprocity)
-        self.trust_sensitivity = full(spec.tactic.trust_sensitivity)
-        self.discount = full(spec.tactic.discount)
+        for param in parameters():  # every tactic's, so events may change any of them
+            setattr(self, param.name, full(getattr(spec.tactic, param.name)))
         self.elapsed = np.zeros(lanes)
         # under a soft deadline the parties expect talks to go on past expiry, so they pace
         # their concessions to a later date than under a hard one
@@ -146,17 +143,7 @@ class Party(mesa.Agent):
     def target(self, idx: np.ndarray, weeks_ahead: float = 0.0) -> np.ndarray:
         """Utility the tactic asks for now (or `weeks_ahead` later), trust included, no noise."""
         floor = self.floor(idx)
-        if self.kind == "rubinstein":
-            share = rubinstein_share(self.discount[idx], self.opponent.discount[idx])
-            return np.maximum(share, floor)
-        start = self.window_start[idx]
-        tau = np.clip(
-            (self.elapsed[idx] + weeks_ahead - start) / (self.deadline[idx] - start), 0, 1
-        )
-        opening = self.opening[idx]
-        opening = np.where(np.isnan(opening), self.best[idx], opening)
-        aim = faratin_target(tau, floor, self.beta[idx], opening)
-        return trust_scaled(aim, opening, self.model.trust[idx], self.trust_sensitivity[idx], floor)
+        return np.maximum(self.tactic.target(self, idx, weeks_ahead, floor), floor)
 
     def accepts(self, idx: np.ndarray) -> np.ndarray:
         """AC_next: take the opponent's standing offer if it beats what we would ask next week."""

@@ -7,26 +7,10 @@ from datetime import date
 
 import numpy as np
 
+from sim import lane_paths
 from sim.calendar import Clock
 from sim.scenario import Effect, Event, Scenario
 from sim.streams import uniform
-
-# Bounds that keep a changed value meaningful, by the last part of its target path.
-BOUNDS = {
-    "trust": (0.0, 1.0),
-    "margin": (-2.0, 2.0),
-    "tolerance": (1e-9, np.inf),
-    "mood": (0.0, 1.0),
-    "capacity": (1e-6, 1.0),
-    "beta": (1e-3, 100.0),
-    "noise": (0.0, 0.5),
-    "reciprocity": (0.0, 1.0),
-    "trust_sensitivity": (0.0, 2.0),
-    "discount": (1e-6, 1.0),
-    "salience": (0.0, 1.0),
-    "influence": (0.0, 1.0),
-    "spread": (0.0, 1.0),
-}
 
 
 @dataclass(frozen=True)
@@ -98,12 +82,11 @@ def apply(model, effect: Effect, idx: np.ndarray, per_lane: np.ndarray | None = 
 
     `per_lane` holds the effect's value drawn per lane when it is an uncertain input.
     """
-    parts = effect.target.split(".")
-    if effect.op == "drop":
-        model.dropped[idx, model.issue_names.index(parts[1])] = True
-        return
-    array, column, bounds = resolve(model, parts)
+    array, column, bounds = lane_paths.resolve(model, effect.target)
     where = (idx,) if column is None else (idx, column)
+    if effect.op == "drop":
+        array[where] = True
+        return
     value = effect.value if per_lane is None else per_lane[idx]
     if isinstance(value, date):
         value = model.clock.week(value)
@@ -117,32 +100,5 @@ def apply(model, effect: Effect, idx: np.ndarray, per_lane: np.ndarray | None = 
 
 
 def resolve(model, parts: list[str]) -> tuple[np.ndarray, int | None, tuple[float, float]]:
-    """Array, column and bounds behind a dotted path an event or an uncertain input may set
-    (validated by the schema); a column is an issue, a bloc, or an event."""
-    if parts == ["trust"]:
-        return model.trust, None, BOUNDS["trust"]
-    if parts == ["drafting_weeks"]:
-        return model.drafting_weeks, None, (0.0, np.inf)
-    if parts[0] == "events":  # an event's probability or hazard, one column per event
-        names = [t.name for t in model.triggers]
-        return model.chance, names.index(parts[1]), (0.0, 1.0)
-    party = model.party[parts[1]]
-    rest = parts[2:]
-    if len(rest) == 1:
-        bounds = BOUNDS.get(rest[0], (-np.inf, np.inf))
-        return getattr(party, rest[0]), None, bounds
-    if rest[0] == "tactic":
-        return getattr(party, rest[1]), None, BOUNDS[rest[1]]
-    if rest[0] == "ratifier" and rest[1] == "blocs":
-        body = party.ratifier
-        bounds = BOUNDS["margin"] if rest[3] == "margin" else (0.0, 2.0)
-        return getattr(body, rest[3]), body.bloc_names.index(rest[2]), bounds
-    if rest[0] == "ratifier":
-        return getattr(party.ratifier, rest[1]), None, BOUNDS.get(rest[1], (-np.inf, np.inf))
-    actor = next(a for a in party.actors if a.name == rest[1])
-    if rest[2] == "influence":
-        return actor.influence, None, BOUNDS["influence"]
-    column = model.issue_names.index(rest[3])
-    if rest[2] in ("salience", "tolerance"):
-        return getattr(actor, rest[2]), column, BOUNDS[rest[2]]
-    return actor.position, column, (model.issue_lo[column], model.issue_hi[column])
+    """Array, column and bounds behind a dotted path (see `sim.lane_paths`)."""
+    return lane_paths.resolve(model, ".".join(parts))

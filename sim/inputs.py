@@ -10,30 +10,11 @@ in that number (the 10th percentile lane is the 10th percentile lane for every i
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 KINDS = {"uniform": 2, "normal": 2, "triangular": 3, "beta": 4, "choice": 0}
-
-# Paths whose value the model holds per lane (so a distribution can be drawn for each lane).
-_NAME = r"[A-Za-z][A-Za-z0-9_]*"
-INPUT_PATTERNS = [
-    re.compile(p)
-    for p in (
-        r"trust",
-        rf"parties\.{_NAME}\.(margin|capacity)",
-        rf"parties\.{_NAME}\.tactic\.(beta|noise|reciprocity|trust_sensitivity|discount)",
-        rf"parties\.{_NAME}\.ratifier\.mood",
-        rf"parties\.{_NAME}\.ratifier\.blocs\.{_NAME}\.(margin|spread)",
-        r"drafting_weeks",
-        rf"parties\.{_NAME}\.actors\.{_NAME}\.influence",
-        rf"parties\.{_NAME}\.actors\.{_NAME}\.(positions|salience|tolerance)\.{_NAME}",
-        rf"events\.{_NAME}\.(probability|hazard)",
-        rf"events\.{_NAME}\.effects\.[0-9]+\.value",
-    )
-]
 
 
 class DistributionError(ValueError):
@@ -141,11 +122,6 @@ def looks_like(value: object) -> bool:
         and next(iter(value)) in KINDS
         and isinstance(next(iter(value.values())), list)
     )
-
-
-def is_input_path(path: str) -> bool:
-    """True when the model holds the value at `path` per lane, so it may be uncertain."""
-    return any(p.fullmatch(path) for p in INPUT_PATTERNS)
 
 
 def _is_number(value: object) -> bool:

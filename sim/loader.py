@@ -12,7 +12,8 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sim.inputs import Distribution, DistributionError, is_input_path, looks_like
+from sim.inputs import Distribution, DistributionError, looks_like
+from sim.lane_paths import is_input_path
 from sim.scenario import PathError, Scenario, did_you_mean
 
 MAX_FILE_BYTES = 2_000_000

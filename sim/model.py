@@ -104,13 +104,8 @@ class NegotiationModel(mesa.Model):
 
     def _set(self, path: str, values: np.ndarray) -> None:
         """Set a per-lane path (an uncertain input or a swept parameter) in every lane."""
-        parts = path.split(".")
-        if parts[0] == "events" and parts[2] == "effects":  # a value, not an array
-            e = [t.name for t in self.triggers].index(parts[1])
-            self.effect_values[(e, int(parts[3]))] = values
-        else:
-            array, column, _ = resolve(self, parts)
-            array[(slice(None),) if column is None else (slice(None), column)] = values
+        array, column, _ = resolve(self, path.split("."))  # an effect's value too
+        array[(slice(None),) if column is None else (slice(None), column)] = values
 
     def _init_outcomes(self, trace: int) -> None:
         lanes, n_issues, weeks = self.lanes, len(self.issue_names), self.clock.weeks

@@ -7,18 +7,25 @@ import difflib
 from collections.abc import Iterable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
+from agents.tactics import TACTICS, on_change, parameters
 from sim.inputs import Distribution
+from sim.lane_paths import target_error
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
 
-PARTY_ATTRS = ("margin", "capacity", "readiness")
-TACTIC_ATTRS = ("beta", "noise", "reciprocity", "trust_sensitivity", "discount")
-RATIFIER_ATTRS = ("mood",)
 MAX_ISSUES = 20  # the reports draw a panel per issue side by side
 
 
@@ -169,31 +176,34 @@ class Issue(Strict):
         return self
 
 
-class Tactic(Strict):
-    """How a party's target utility falls over time (Faratin, Sierra & Jennings 1998)."""
+def _tactic_model() -> type[Strict]:
+    """The `tactic:` block from the registered tactics: `kind` one of their names, then the
+    union of their parameters, each tactic's own checks."""
+    names = tuple(TACTICS)
+    kinds = "; ".join(f"{n}: {TACTICS[n].description}" for n in names)
+    fields: dict = {"kind": (Literal[names], Field(names[0], description=f"{kinds}."))}
+    for p in parameters():
+        low = {"gt": p.low} if p.above else {"ge": p.low}
+        field = Field(p.default, le=p.high, allow_inf_nan=False, description=p.description, **low)
+        fields[p.name] = (float, field)
 
-    kind: Literal["time_dependent", "rubinstein"] = Field(
-        "time_dependent", description="time_dependent: a(t) curve; rubinstein: equilibrium split."
-    )
-    beta: float = Field(
-        1.0, gt=0, le=100, allow_inf_nan=False, description="<1 Boulware, 1 linear, >1 Conceder."
-    )
-    noise: float = Field(0.0, ge=0, le=0.5, description="Std. dev. of the target each offer.")
-    reciprocity: Share = Field(0.0, description="Share of the opponent's concession returned.")
-    trust_sensitivity: float = Field(
-        0.0, ge=0, le=2, description="How much trust above 0.5 speeds concessions."
-    )
-    discount: float = Field(
-        1.0, gt=0, le=1, description="Weekly discount factor (Rubinstein's delta)."
-    )
-
-    @model_validator(mode="after")
-    def _rubinstein_discounts(self) -> Tactic:
-        if self.kind == "rubinstein" and self.discount >= 1:  # the equilibrium split is 0/0
-            raise PathError(
-                ("kind",), f"'rubinstein' needs a discount below 1, not {self.discount}"
-            )
+    def tactic_checks(self: BaseModel) -> BaseModel:
+        try:
+            TACTICS[self.kind].check(self)
+        except ValueError as err:
+            raise PathError(("kind",), str(err)) from None
         return self
+
+    return create_model(
+        "Tactic",
+        __base__=Strict,
+        __doc__="How a party's target utility falls over time (Faratin, Sierra & Jennings 1998).",
+        __validators__={"_tactic_checks": model_validator(mode="after")(tactic_checks)},
+        **fields,
+    )
+
+
+Tactic = _tactic_model()
 
 
 class Actor(Strict):
@@ -508,50 +518,19 @@ class Scenario(Strict):
 
 def check_target(scn: Scenario, effect: Effect) -> None:
     """Raise ValueError unless the effect's dotted path names something events can change."""
-    if not _target_ok(scn, effect.target.split("."), effect):
-        raise ValueError(f"'{effect.target}' {_target_hint(effect)}")
+    error = target_error(scn, effect.target, effect.op, effect.value)
+    if error:
+        raise ValueError(f"'{effect.target}' {error}")
 
 
-def _target_ok(scn: Scenario, parts: list[str], effect: Effect) -> bool:
-    date_ok = not isinstance(effect.value, dt.date)
-    if parts == ["trust"]:
-        return date_ok and effect.op != "drop"
-    if len(parts) == 2 and parts[0] == "issues":
-        return parts[1] in scn.issues and effect.op == "drop"
-    if len(parts) < 3 or parts[0] != "parties" or parts[1] not in scn.parties:
-        return False
-    if effect.op == "drop":
-        return False
-    party = scn.parties[parts[1]]
-    rest = parts[2:]
-    if rest == ["readiness"]:
-        return effect.op in ("set", "add")
-    if len(rest) == 1:
-        return rest[0] in PARTY_ATTRS and date_ok
-    if len(rest) == 2 and rest[0] == "tactic":
-        return rest[1] in TACTIC_ATTRS and date_ok
-    if len(rest) == 2 and rest[0] == "ratifier":
-        return party.ratifier is not None and rest[1] in RATIFIER_ATTRS and date_ok
-    if len(rest) == 4 and rest[:2] == ["ratifier", "blocs"] and date_ok:
-        body = party.ratifier
-        return body is not None and rest[2] in body.blocs and rest[3] in ("margin", "spread")
-    if len(rest) >= 3 and rest[0] == "actors" and rest[1] in party.actors and date_ok:
-        tail = rest[2:]
-        if tail == ["influence"]:
-            return True
-        return (
-            len(tail) == 2
-            and tail[0] in ("positions", "salience", "tolerance")
-            and tail[1] in scn.issues
-        )
-    return False
+def _install_tactics() -> None:
+    """Rebuild the `tactic:` block and the models holding it after a tactic is (un)registered."""
+    global Tactic
+    Tactic = _tactic_model()
+    field = Party.model_fields["tactic"]
+    field.annotation, field.default_factory = Tactic, Tactic
+    Party.model_rebuild(force=True)
+    Scenario.model_rebuild(force=True)
 
 
-def _target_hint(effect: Effect) -> str:
-    if effect.op == "drop":
-        return "cannot be dropped: only issues.<issue> can"
-    return (
-        "is not a path events can change (trust, issues.<i>, parties.<p>.<margin|capacity|"
-        "readiness>, parties.<p>.tactic.<attr>, parties.<p>.ratifier.mood, parties.<p>.ratifier.blocs.<b>.<margin|spread>, "
-        "parties.<p>.actors.<a>.<influence|positions.<i>|salience.<i>|tolerance.<i>>)"
-    )
+on_change(_install_tactics)

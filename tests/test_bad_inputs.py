@@ -287,7 +287,7 @@ CASES = [
         "event targets a missing path",
         "target: parties.us.actors.pentagon.positions",
         "target: parties.us.actors.senate.positions",
-        f"{{f}}:{{line}}: events.md_review.effects.1.target: '{UNKNOWN_TARGET}' is not a path events can change (trust, issues.<i>, parties.<p>.<margin|capacity|readiness>, parties.<p>.tactic.<attr>, parties.<p>.ratifier.mood, parties.<p>.ratifier.blocs.<b>.<margin|spread>, parties.<p>.actors.<a>.<influence|positions.<i>|salience.<i>|tolerance.<i>>)",
+        f"{{f}}:{{line}}: events.md_review.effects.1.target: '{UNKNOWN_TARGET}' is not a path events can change (trust, issues.<i>, parties.<p>.<margin|capacity>, parties.<p>.readiness, parties.<p>.tactic.<beta|noise|reciprocity|trust_sensitivity|discount>, parties.<p>.ratifier.mood, parties.<p>.ratifier.blocs.<b>.<margin|spread>, parties.<p>.actors.<a>.influence, parties.<p>.actors.<a>.positions.<i>, parties.<p>.actors.<a>.<salience|tolerance>.<i>)",
         needle="senate",
     ),
     # --- extends
