@@ -17,16 +17,19 @@ from sim import store
 from sim.labels import (
     event_name,
     issue_name,
-    issue_unit,
     opening_ideal,
-    party_name,
-    ratifier_name,
     round_name,
-    value_text,
     who_wants,
     wrap,
 )
-from sim.outcomes import nash_point, opening_frontier, walk_aways
+from sim.outcomes import (
+    headline_measures,
+    measure,
+    nash_point,
+    opening_frontier,
+    summary_value,
+    walk_aways,
+)
 from sim.page import Section, Table, write_page
 from sim.scenario import Issue, Scenario
 from sim.summary_text import run_sentences
@@ -363,8 +366,8 @@ def utility_figure(utilities: pd.DataFrame, scenario: Scenario) -> go.Figure:
 
 
 EVENT_MEASURES = (  # the shares the events figure shows, with their colours
-    ("p_agree_before_deadline", "signed before START I expires", "#117a65"),
-    ("p_in_force", "ratified by both", "#1f4e9c"),
+    ("p_agree_before_deadline", "#117a65"),
+    ("p_in_force", "#1f4e9c"),
 )
 EVENTS_TITLE = "Events: what each does, forced on against forced off"
 EVENTS_CAPTION = (
@@ -383,8 +386,9 @@ def events_figure(events: pd.DataFrame, scenario: Scenario) -> go.Figure | None:
     keys = list(dict.fromkeys(events["event"]))[::-1]  # first event on top
     labels = [wrap(event_name(scenario, k, 80), 26) for k in keys]
     fig = go.Figure()
-    for measure, name, colour in EVENT_MEASURES[::-1]:  # reversed: first measure on top
-        rows = events[events["measure"] == measure].set_index("event").loc[keys]
+    for key, colour in EVENT_MEASURES[::-1]:  # reversed: first measure on top
+        name = measure(scenario, key).label
+        rows = events[events["measure"] == key].set_index("event").loc[keys]
         effect, low, high = (100 * rows[c].to_numpy(dtype=float) for c in ("effect", "low", "high"))
         fig.add_trace(
             go.Bar(
@@ -436,32 +440,7 @@ def events_section(out: Path, scenario: Scenario) -> Section:
 
 def headline_rows(summary: dict, scenario: Scenario) -> list[tuple[str, str]]:
     """The headline figures as (label, text) pairs, shared by terminal and HTML."""
-
-    def share(d: dict) -> str:
-        return f"{d['estimate']:.1%} ({d['low']:.1%} - {d['high']:.1%})"
-
-    bodies = ", ".join(ratifier_name(scenario, p) for p in scenario.party_names())
-    rows = [
-        (
-            f"Signed before START I expires ({scenario.calendar.deadline})",
-            share(summary["p_agree_before_deadline"]),
-        ),
-        (
-            f"Signed by {scenario.calendar.horizon}",
-            share(summary["p_agree_by_horizon"]),
-        ),
-        (f"Ratified by both ({bodies})", share(summary["p_in_force"])),
-        ("Median signature date", str(summary["median_agreement_date"] or "-")),
-    ]
-    for name, value in summary["median_package"].items():
-        unit = issue_unit(scenario, name)
-        shown = "-" if value is None else f"{value_text(value)} {unit}"
-        rows.append((f"Median agreed: {issue_name(scenario, name).lower()}", shown))
-    for party, value in summary["mean_utility"].items():
-        label = party_name(scenario, party)
-        shown = "-" if value is None else f"{value:.3f}"
-        rows.append((f"Mean utility to {label} (1 = its ideal)", shown))
-    return rows
+    return [(m.label, m.text(summary_value(summary, m.key))) for m in headline_measures(scenario)]
 
 
 def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.DataFrame) -> Path:

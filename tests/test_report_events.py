@@ -12,7 +12,7 @@ from sim import run as run_module
 from sim.compare import newcombe_paired
 from sim.ensemble import run_chunks
 from sim.loader import load_scenario
-from sim.measures import headline_measures
+from sim.outcomes import headline_measures
 from sim.run import resume_run, run_scenario
 
 REPS = 80
