@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from sim import columns as col
 from sim import store
 from sim.assets import ensure_plotly
 from sim.loader import ScenarioError, build, load_scenario
@@ -38,7 +39,7 @@ class Entry:
     @property
     def agreed(self) -> pd.DataFrame:
         """Lanes that signed a treaty."""
-        return self.runs[self.runs["agreed"]]
+        return self.runs[self.runs[col.AGREED]]
 
 
 @dataclass

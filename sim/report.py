@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import yaml
 from plotly.subplots import make_subplots
 
+from sim import columns as col
 from sim import store
 from sim.labels import (
     event_name,
@@ -249,7 +250,7 @@ def agreed_value_figures(packages: pd.DataFrame, scenario: Scenario) -> list[go.
     """Distribution of agreed values, one small figure per issue (binned: 30 counts each)."""
     figures = []
     for name, spec in scenario.issues.items():
-        counts, edges = np.histogram(packages[f"package_{name}"], 30, (spec.min, spec.max))
+        counts, edges = np.histogram(packages[col.package(name)], 30, (spec.min, spec.max))
         fig = go.Figure(
             go.Histogram(
                 x=(edges[:-1] + edges[1:]) / 2,
@@ -325,8 +326,8 @@ def utility_figure(utilities: pd.DataFrame, scenario: Scenario) -> go.Figure:
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
-            x=utilities[f"utility_{first}"],
-            y=utilities[f"utility_{second}"],
+            x=utilities[col.utility(first)],
+            y=utilities[col.utility(second)],
             mode="markers",
             marker={"size": 4, "color": "#555", "opacity": 0.35},
             name="agreements",
@@ -445,12 +446,12 @@ def headline_rows(summary: dict, scenario: Scenario) -> list[tuple[str, str]]:
 
 def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.DataFrame) -> Path:
     """report.html for one run: summary, headline table, figures with captions, the scenario."""
-    issues = [f"package_{i}" for i in scenario.issues]
-    utilities = [f"utility_{p}" for p in scenario.party_names()]
+    issues = [col.package(i) for i in scenario.issues]
+    utilities = [col.utility(p) for p in scenario.party_names()]
     agreed = pq.read_table(
-        out / "runs.parquet", columns=["agreed", *issues, *utilities]
+        out / "runs.parquet", columns=[col.AGREED, *issues, *utilities]
     ).to_pandas()
-    agreed = agreed[agreed["agreed"]]
+    agreed = agreed[agreed[col.AGREED]]
     sample = agreed.sample(min(len(agreed), 5000), random_state=0) if len(agreed) else agreed
     floor = min_open_lanes(int(summary["replications"]))
     sections = [
