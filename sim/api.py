@@ -112,14 +112,15 @@ def compare(
     workers: int = 1,
 ) -> Comparison:
     """Compare scenario files and/or finished results folders, run with one seed."""
-    from sim import compare as comparing
+    from sim.compare import compare as figures_of
+    from sim.compare import gather, write_table
     from sim.compare_report import write_comparison_report
 
     folder = Path(out) if out is not None else store.default_folder("compare")
     sets = _sets(overrides, reps, seed)
-    entries = comparing.gather([Path(i) for i in inputs], folder, overrides=sets, workers=workers)
-    figures = comparing.compare(entries)
-    comparing.write_table(folder, figures)
+    entries = gather([Path(i) for i in inputs], folder, overrides=sets, workers=workers)
+    figures = figures_of(entries)
+    write_table(folder, figures)
     write_comparison_report(folder, entries, figures)
     return Comparison(folder, {e.name: Run(e.folder) for e in entries})
 

@@ -44,3 +44,15 @@ def test_load_run_compare_and_sweep(tmp_path, baseline_path):
     assert len(swept.table) == 2 and len(swept.design) == 2
     assert {"p_agree_before_deadline_low", "mean_utility_us_high"} <= set(swept.table.columns)
     assert len(swept.point_runs(1)) == 40
+
+
+def test_api_names_stay_functions_after_the_same_named_modules_load():
+    import importlib
+
+    for name in ("run", "compare", "sweep"):
+        importlib.import_module(f"sim.{name}")
+    from sim import compare as compared
+    from sim import run as ran
+    from sim import sweep as swept
+
+    assert all(callable(f) and f.__module__ == "sim.api" for f in (ran, compared, swept))
