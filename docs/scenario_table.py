@@ -11,7 +11,9 @@ import tempfile
 from pathlib import Path
 
 from sim.loader import load_scenario
+from sim.outcomes import headline_measures, summary_value
 from sim.run import run_scenario
+from sim.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,8 +26,31 @@ def question(path: Path) -> str:
     return ""
 
 
-def share(d: dict) -> str:
-    return f"{d['estimate']:.0%} ({d['low']:.0%}-{d['high']:.0%})"
+HEADLINE = ("p_agree_before_deadline", "p_agree_by_horizon", "p_in_force", "median_agreement_date")
+
+
+def cell(value: dict | float | str | None) -> str:
+    """A share as '26% (24-29%)', a package value rounded for a table, or a date."""
+    if isinstance(value, dict):
+        return f"{value['estimate']:.0%} ({value['low']:.0%}-{value['high']:.0%})"
+    if value is None or isinstance(value, str):
+        return value or "-"
+    return f"{value:,.0f}" if value > 10 else f"{value:.2f}"
+
+
+def header(scenario: Scenario, first: list[str], packages: bool) -> None:
+    """The table's heading row and rule, labelled by the measures themselves."""
+    found = [m for m in headline_measures(scenario) if m.key in HEADLINE]
+    names = [*first, *(m.label for m in found)]
+    if packages:
+        names.append("median package (" + " / ".join(scenario.issues) + ")")
+    print("| " + " | ".join(names) + " |")
+    print("|" + "---|" * len(names))
+
+
+def figures(summary: dict) -> list[str]:
+    """The headline cells of one run."""
+    return [cell(summary_value(summary, key)) for key in HEADLINE]
 
 
 def main() -> None:
@@ -35,19 +60,16 @@ def main() -> None:
 
 def rounds() -> None:
     """The baseline with its undated rounds every 2..8 weeks: how much the assumed rule moves it."""
-    print(
-        "\n| rounds every | P(agreement before 5 Dec 2009) | P(agreement by end 2010) | P(in force) | median agreement date |"
-    )
-    print("|---|---|---|---|---|")
+    print()
+    header(load_scenario(ROOT / "scenarios" / "baseline.yaml"), ["rounds every"], False)
     with tempfile.TemporaryDirectory() as tmp:
         for weeks in (2, 3, 4, 6, 8):
             scenario = load_scenario(
                 ROOT / "scenarios" / "baseline.yaml", [f"calendar.rounds.every_weeks={weeks}"]
             )
             summary = run_scenario(scenario, Path(tmp) / f"every-{weeks}", workers=2)
-            print(
-                f"| {weeks} weeks{' (baseline)' if weeks == 4 else ''} | {share(summary['p_agree_before_deadline'])} | {share(summary['p_agree_by_horizon'])} | {share(summary['p_in_force'])} | {summary['median_agreement_date']} |"
-            )
+            name = f"{weeks} weeks{' (baseline)' if weeks == 4 else ''}"
+            print("| " + " | ".join([name, *figures(summary)]) + " |")
 
 
 def scenarios() -> None:
@@ -55,22 +77,14 @@ def scenarios() -> None:
     paths = sorted(
         (ROOT / "scenarios").glob("*.yaml"), key=lambda p: (p.stem != "baseline", p.stem)
     )
-    print(
-        "| scenario | question | P(agreement before 5 Dec 2009) | P(agreement by end 2010) | P(in force) | median agreement date | median package (warheads / launchers / verification / missile defence / Iran linkage / joint MD) |"
-    )
-    print("|---|---|---|---|---|---|---|")
+    header(load_scenario(paths[0]), ["scenario", "question"], True)
     with tempfile.TemporaryDirectory() as tmp:
         for path in paths:
             scenario = load_scenario(path)
             summary = run_scenario(scenario, Path(tmp) / path.stem, workers=2)
-            pkg = summary["median_package"]
-            cells = " / ".join(
-                "-" if pkg[i] is None else f"{pkg[i]:,.0f}" if pkg[i] > 10 else f"{pkg[i]:.2f}"
-                for i in scenario.issues
-            )
-            print(
-                f"| `{path.name}` | {question(path)} | {share(summary['p_agree_before_deadline'])} | {share(summary['p_agree_by_horizon'])} | {share(summary['p_in_force'])} | {summary['median_agreement_date']} | {cells} |"
-            )
+            package = " / ".join(cell(summary["median_package"].get(i)) for i in scenario.issues)
+            cells = [f"`{path.name}`", question(path), *figures(summary), package]
+            print("| " + " | ".join(cells) + " |")
     print(f"\nseed {scenario.seed}, {scenario.replications:,} replications each", file=sys.stderr)
 
 

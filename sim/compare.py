@@ -14,14 +14,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from sim import columns as col
 from sim import store
 from sim.assets import ensure_plotly
-from sim.calendar import Clock
 from sim.loader import ScenarioError, build, load_scenario
-from sim.outcomes import Z95, mean_interval, wilson
+from sim.outcomes import Z95, Measure, headline_measures, median_interval, wilson
 from sim.scenario import Scenario
-
-GIVEN_SIGNED = " | signed"  # shares over signed lanes only, which differ between scenarios
 
 
 class CompareError(Exception):
@@ -41,20 +39,24 @@ class Entry:
     @property
     def agreed(self) -> pd.DataFrame:
         """Lanes that signed a treaty."""
-        return self.runs[self.runs["agreed"]]
+        return self.runs[self.runs[col.AGREED]]
 
 
 @dataclass
 class Headline:
     """A headline figure of one scenario, and its difference to the first scenario."""
 
-    measure: str
+    measure: Measure
     scenario: str
     estimate: float
     low: float
     high: float
-    share: bool  # a probability (shown in %) rather than a mean
     diff: tuple[float, float, float] | None = None  # (difference, low, high) vs the first
+
+    @property
+    def share(self) -> bool:
+        """A probability (shown in %) rather than a mean or median."""
+        return self.measure.share
 
 
 def read_folder(folder: Path, name: str | None = None) -> Entry:
@@ -160,72 +162,51 @@ def welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     return (d, d - half, d + half)
 
 
-def _shares(entry: Entry) -> dict[str, np.ndarray]:
-    """Per-lane successes behind each probability headline, over its trials."""
-    runs, scn = entry.runs, entry.scenario
-    deadline = Clock.from_calendar(scn.calendar).deadline_week
-    agreed = runs["agreed"].to_numpy()
-    found = {
-        "P(agreement before deadline)": agreed & (runs["agreed_week"].to_numpy() < deadline),
-        "P(agreement by horizon)": agreed,
-        "P(treaty ratified by both)": runs["in_force"].to_numpy(),
-    }
-    for party in scn.party_names():
-        label = f"P(ratified by {scn.parties[party].name}{GIVEN_SIGNED})"
-        found[label] = runs[f"ratified_{party}"].to_numpy()[agreed]
-    return found
+def median_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """Difference median(b) - median(a) of independent samples, its 95% interval from each
+    median's order-statistic interval read as a normal one (Price & Bonett 2002)."""
+    ma, la, ha = median_interval(a)
+    mb, lb, hb = median_interval(b)
+    if math.isnan(ma) or math.isnan(mb):
+        return (math.nan, math.nan, math.nan)
+    d = mb - ma
+    half = math.hypot(ha - la, hb - lb) / 2  # each half-width is z standard errors
+    return (d, d - half, d + half)
 
 
-def _share_difference(
-    base: np.ndarray, other: np.ndarray, paired: bool
+def _difference(
+    measure: Measure, base: np.ndarray, other: np.ndarray, paired: bool
 ) -> tuple[float, float, float]:
-    """Paired interval when the lanes line up (same seed, every lane), else independent."""
-    if paired and len(base) == len(other):
-        return newcombe_paired(base, other)
-    return newcombe(int(base.sum()), len(base), int(other.sum()), len(other))
-
-
-def _means(entry: Entry) -> dict[str, np.ndarray]:
-    """Per-lane values over signed treaties behind each mean headline."""
-    agreed, scn = entry.agreed, entry.scenario
-    found = {
-        f"mean utility to {scn.parties[p].name}": agreed[f"utility_{p}"].to_numpy()
-        for p in scn.party_names()
-    }
-    for name in scn.issues:
-        found[f"mean agreed {name}"] = agreed[f"package_{name}"].to_numpy()
-    return found
+    """Difference to the first scenario: paired for shares over every lane of one seed,
+    independent otherwise (signed lanes differ between scenarios)."""
+    if measure.share:
+        if paired and not measure.signed_only and len(base) == len(other):
+            return newcombe_paired(base, other)
+        return newcombe(int(base.sum()), len(base), int(other.sum()), len(other))
+    if measure.kind == "mean":
+        return welch(base, other)
+    return median_difference(base, other)
 
 
 def compare(entries: list[Entry]) -> list[Headline]:
     """Every headline of every scenario, with its difference to the first scenario."""
+    measures = [{m.key: m for m in headline_measures(e.scenario)} for e in entries]
+    values = [
+        {k: m.values(e.runs) for k, m in found.items()}
+        for e, found in zip(entries, measures, strict=True)
+    ]
     figures: list[Headline] = []
-    shares = [_shares(e) for e in entries]
-    for measure in dict.fromkeys(m for s in shares for m in s):
-        for entry, found in zip(entries, shares, strict=True):
-            if measure not in found:
+    for key in dict.fromkeys(k for found in measures for k in found):
+        first = next(found[key] for found in measures if key in found)
+        for entry, found, lanes in zip(entries, measures, values, strict=True):
+            if key not in found:
                 continue
-            lanes = found[measure]
-            est, low, high = wilson(int(lanes.sum()), len(lanes))
-            base = shares[0].get(measure)
+            value = found[key].estimate(entry.runs)
             diff = None
-            if base is not None and entry is not entries[0]:
-                same_seed = entry.scenario.seed == entries[0].scenario.seed
-                paired = same_seed and not measure.endswith(GIVEN_SIGNED)
-                diff = _share_difference(base, lanes, paired)
-            figures.append(Headline(measure, entry.name, est, low, high, True, diff))
-    means = [_means(e) for e in entries]
-    for measure in dict.fromkeys(m for s in means for m in s):
-        for entry, found in zip(entries, means, strict=True):
-            if measure not in found:
-                continue
-            values = found[measure]
-            mean, half = mean_interval(values)
-            base = means[0].get(measure)
-            diff = welch(base, values) if base is not None and entry is not entries[0] else None
-            figures.append(
-                Headline(measure, entry.name, mean, mean - half, mean + half, False, diff)
-            )
+            if key in values[0] and entry is not entries[0]:
+                paired = entry.scenario.seed == entries[0].scenario.seed
+                diff = _difference(first, values[0][key], lanes[key], paired)
+            figures.append(Headline(first, entry.name, value.estimate, value.low, value.high, diff))
     return figures
 
 
@@ -233,6 +214,8 @@ def format_value(figure: Headline) -> str:
     """'41.2% (39.0% - 43.4%)' or '0.612 (0.601 - 0.623)'."""
     if math.isnan(figure.estimate):
         return "-"
+    if figure.low == figure.high == figure.estimate:  # e.g. every middle lane signed that week
+        return _fmt(figure.estimate, figure)
     return f"{_fmt(figure.estimate, figure)} ({_fmt(figure.low, figure)} - {_fmt(figure.high, figure)})"
 
 
@@ -241,14 +224,14 @@ def format_diff(figure: Headline) -> str:
     if figure.diff is None or math.isnan(figure.diff[0]):
         return ""
     d, lo, hi = figure.diff
-    scale, unit = (100, " pts") if figure.share else (1, "")
+    scale, unit = (100, " pts") if figure.share else (1, " weeks" if figure.measure.clock else "")
     digits = 1 if figure.share or abs(figure.estimate) >= 10 else 3
     return f"{d * scale:+.{digits}f}{unit} ({lo * scale:+.{digits}f} to {hi * scale:+.{digits}f})"
 
 
 def _fmt(value: float, figure: Headline) -> str:
-    if figure.share:
-        return f"{value:.1%}"
+    if figure.share or figure.measure.clock:
+        return figure.measure.text(value)
     return f"{value:,.1f}" if abs(figure.estimate) >= 10 else f"{value:.3f}"
 
 
@@ -264,9 +247,9 @@ def terminal_table(figures: list[Headline], entries: list[Entry]):
     cells: dict[str, dict[str, str]] = {}
     for f in figures:
         text = format_value(f) + (f"\n[dim]{format_diff(f)}[/]" if f.diff else "")
-        cells.setdefault(f.measure, {})[f.scenario] = text
-    for measure, row in cells.items():
-        table.add_row(measure, *(row.get(e.name, "-") for e in entries))
+        cells.setdefault(f.measure.label, {})[f.scenario] = text
+    for label, row in cells.items():
+        table.add_row(label, *(row.get(e.name, "-") for e in entries))
     return table
 
 
@@ -274,7 +257,8 @@ def write_table(out: Path, figures: list[Headline]) -> None:
     """comparison.json: the headline figures and differences, for scripts."""
     rows = [
         {
-            "measure": f.measure,
+            "measure": f.measure.key,
+            "label": f.measure.label,
             "scenario": f.scenario,
             "estimate": f.estimate,
             "low": f.low,

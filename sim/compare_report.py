@@ -8,8 +8,9 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from sim.compare import GIVEN_SIGNED, Entry, Headline, format_diff, format_value
-from sim.labels import issue_name, long_date, wrap
+from sim import columns as col
+from sim.compare import Entry, Headline, format_diff, format_value
+from sim.labels import issue_name, wrap
 from sim.page import Section, Table, write_page
 from sim.summary_text import compare_sentences
 
@@ -29,38 +30,6 @@ def scenario_colour(position: int) -> str:
     return SCENARIO_COLOURS[position % len(SCENARIO_COLOURS)]
 
 
-def measure_label(measure: str, entries: list[Entry]) -> str:
-    """Reader's name of a comparison measure (the key comparison.json keeps)."""
-    scn = entries[0].scenario
-    if measure == "P(agreement before deadline)":
-        return f"Treaty signed before START I expires ({long_date(scn.calendar.deadline)})"
-    if measure == "P(agreement by horizon)":
-        return f"Treaty signed by {long_date(scn.calendar.horizon)}"
-    if measure == "P(treaty ratified by both)":
-        return "Treaty ratified by both"
-    if measure.startswith("P(ratified by ") and measure.endswith(GIVEN_SIGNED + ")"):
-        party = measure.removeprefix("P(ratified by ").removesuffix(GIVEN_SIGNED + ")")
-        body = next(
-            (
-                p.ratifier.name
-                for e in entries
-                for p in e.scenario.parties.values()
-                if p.name == party and p.ratifier
-            ),
-            party,
-        )
-        return f"Ratified by the {body}, once signed"
-    if measure.startswith("mean utility to "):
-        return f"Mean utility to {measure.removeprefix('mean utility to ')} (1 = its ideal)"
-    if measure.startswith("mean agreed "):
-        issue = measure.removeprefix("mean agreed ")
-        unit = next(
-            (e.scenario.issues[issue].unit for e in entries if issue in e.scenario.issues), ""
-        )
-        return f"Mean agreed: {issue_name(scn, issue).lower()} ({unit})"
-    return measure
-
-
 def report_link(out: Path, entry: Entry) -> str:
     """Relative address of a compared run's own report, from the comparison folder."""
     return Path(os.path.relpath(entry.folder / "report.html", out)).as_posix()
@@ -71,11 +40,8 @@ def headline_table(out: Path, figures: list[Headline], entries: list[Entry]) -> 
     cells: dict[str, dict[str, str]] = {}
     for f in figures:
         text = format_value(f) + (f"\n{format_diff(f)} vs {entries[0].name}" if f.diff else "")
-        cells.setdefault(f.measure, {})[f.scenario] = text
-    rows = [
-        [measure_label(m, entries), *(row.get(e.name, "-") for e in entries)]
-        for m, row in cells.items()
-    ]
+        cells.setdefault(f.measure.label, {})[f.scenario] = text
+    rows = [[label, *(row.get(e.name, "-") for e in entries)] for label, row in cells.items()]
     rows.append(["Own report", *(f"[report.html]({report_link(out, e)})" for e in entries)])
     return Table(["measure", *(e.name for e in entries)], rows)
 
@@ -124,7 +90,7 @@ def agreed_value_boxes(
     for name, spec in issues.items():
         fig = go.Figure()
         for k, entry in enumerate(entries):
-            column = f"package_{name}"
+            column = col.package(name)
             if column not in entry.runs:
                 continue
             agreed = entry.agreed[column]
@@ -148,33 +114,33 @@ def agreed_value_boxes(
     return figures, titles
 
 
-def bars(
-    figures: list[Headline], measures: list[str], entries: list[Entry], title: str
-) -> go.Figure:
+def bars(figures: list[Headline], keys: list[str], entries: list[Entry], title: str) -> go.Figure:
     """Grouped bars with 95% error bars: one group per measure, one bar per scenario."""
     fig = go.Figure()
     for k, entry in enumerate(entries):
-        rows = {f.measure: f for f in figures if f.scenario == entry.name and f.measure in measures}
-        shown = [m for m in measures if m in rows]
+        rows = {
+            f.measure.key: f for f in figures if f.scenario == entry.name and f.measure.key in keys
+        }
+        shown = [k for k in keys if k in rows]
         fig.add_trace(
             go.Bar(
-                x=[wrap(measure_label(m, entries), 22) for m in shown],
-                y=[rows[m].estimate for m in shown],
-                customdata=[[rows[m].low, rows[m].high, m] for m in shown],
+                x=[wrap(rows[k].measure.label, 22) for k in shown],
+                y=[rows[k].estimate for k in shown],
+                customdata=[[rows[k].low, rows[k].high, k] for k in shown],
                 name=entry.name,
                 marker_color=scenario_colour(k),
                 error_y={
                     "type": "data",
                     "symmetric": False,
-                    "array": [rows[m].high - rows[m].estimate for m in shown],
-                    "arrayminus": [rows[m].estimate - rows[m].low for m in shown],
+                    "array": [rows[k].high - rows[k].estimate for k in shown],
+                    "arrayminus": [rows[k].estimate - rows[k].low for k in shown],
                 },
                 hovertemplate=f"{entry.name}: %{{y:.3f}} (%{{customdata[0]:.3f}} to "
                 "%{customdata[1]:.3f})<extra>%{customdata[2]}</extra>",
             )
         )
     fig.update_layout(title=title, barmode="group", height=400)
-    if all(f.share for f in figures if f.measure in measures):
+    if all(f.share for f in figures if f.measure.key in keys):
         fig.update_layout(yaxis_range=[0, 1.05], yaxis_tickformat=".0%")
     return fig
 
@@ -192,9 +158,9 @@ def scenario_list(out: Path, entries: list[Entry]) -> str:
 def write_comparison_report(out: Path, entries: list[Entry], figures: list[Headline]) -> Path:
     """comparison.html: summary, the headline table first, the figures, links to each run."""
     first = entries[0].name
-    measures = list(dict.fromkeys(f.measure for f in figures))
-    utilities = [m for m in measures if m.startswith("mean utility")]
-    ratification = [m for m in measures if m.startswith("P(ratified") or m.startswith("P(treaty")]
+    keys = list(dict.fromkeys(f.measure.key for f in figures))
+    utilities = [k for k in keys if k.startswith("mean_utility.")]
+    ratification = [k for k in keys if k == "p_in_force" or k.startswith("p_ratified.")]
     boxes, titles = agreed_value_boxes(entries)
     sections = [
         Section(
@@ -231,7 +197,8 @@ def write_comparison_report(out: Path, entries: list[Entry], figures: list[Headl
         "negsim comparison: " + " vs ".join(e.name for e in entries),
         compare_sentences(figures, [e.name for e in entries], [e.scenario for e in entries]),
         f"Differences are to {first}, with 95% intervals (paired Newcombe for shares when the "
-        "seeds match, Welch for means), in percentage points for shares.",
+        "seeds match, Welch for means, order statistics for medians), in percentage points for "
+        "shares.",
         meta,
         headline_table(out, figures, entries),
         sections,

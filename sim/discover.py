@@ -25,7 +25,7 @@ from sim.calendar import Clock
 from sim.events import compile_events
 from sim.labels import event_label, path_label, value_text
 from sim.loader import ScenarioError, load_scenario
-from sim.measures import Measure, outcome, outcome_names
+from sim.outcomes import Measure, outcome, outcome_names
 from sim.scenario import Scenario
 from sim.streams import uniform
 

@@ -16,7 +16,7 @@ from concurrent.futures import Executor
 
 import pandas as pd
 
-from sim.measures import headline_measures
+from sim.outcomes import headline_measures
 from sim.scenario import Scenario
 
 COLUMNS = ["event", "label", "measure", "effect", "low", "high", "on", "off"]

@@ -32,7 +32,7 @@ from sim.loader import (
     load_scenario,
     parse_override,
 )
-from sim.measures import Measure, headline_measures
+from sim.outcomes import Measure, headline_measures
 from sim.run import resolved_yaml
 from sim.scenario import Scenario
 
@@ -143,7 +143,7 @@ def run_explain(
     """Simulate every missing arm, then write explain.parquet and mark the folder complete."""
     scenario = explain_scenario(out)
     found = factors(scenario)
-    measures = headline_measures(scenario)
+    measures = [m for m in headline_measures(scenario) if paired_lanes(m)]
     (out / ARMS).mkdir(exist_ok=True)
     sizes = chunk_sizes(scenario.replications)
     executor = make_executor(workers, len(sizes))
@@ -231,6 +231,12 @@ def effects(
     order = {f: r for r, f in enumerate(primary.sort_values(ascending=False, kind="stable").index)}
     table["rank"] = table["factor"].map(order).astype(int) + 1
     return table.sort_values("rank", kind="stable", ignore_index=True)  # measures keep their order
+
+
+def paired_lanes(measure: Measure) -> bool:
+    """Whether two arms of one seed pair lane by lane on the measure: a share over every lane,
+    or a median (lanes that did not sign are left out of both)."""
+    return measure.kind == "median" or (measure.share and not measure.signed_only)
 
 
 def paired_effect(

@@ -1,9 +1,17 @@
-"""Outcome measures: Pareto frontier, Nash point, intervals, weekly timeline, run summary."""
+"""Outcomes: the headline measures, defined once (key, label, kind, computation from
+runs.parquet, 95% interval), the run summary built from them, the weekly timeline, and the
+opening frontier with its Nash point.
+
+summary.json, the terminal table, report.html, compare, sweep, explain, discover and the
+Python API all read `headline_measures`; adding a figure is one entry there.
+"""
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
 
@@ -11,7 +19,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from sim import columns as col
 from sim.calendar import Clock
+from sim.labels import issue_name, long_date, party_name, ratifier_name, value_text
 from sim.model import OFFER_BINS, ChunkResult, NegotiationModel
 from sim.scenario import Scenario
 
@@ -145,51 +155,258 @@ class ParquetColumns:
         return pq.read_table(self.path, columns=[name]).column(name).to_numpy()
 
 
+def median_interval(values: np.ndarray, z: float = Z95) -> tuple[float, float, float]:
+    """Median with its distribution-free 95% interval from order statistics (binomial ranks)."""
+    from scipy.stats import binom
+
+    n = len(values)
+    if n == 0:
+        return (math.nan, math.nan, math.nan)
+    ordered = np.sort(values)
+    k = int(binom.ppf(NormalDist().cdf(-z), n, 0.5))  # ranks k and n-k+1 cover the median
+    low, high = (ordered[k - 1], ordered[n - k]) if k >= 1 else (ordered[0], ordered[-1])
+    return (float(np.median(values)), float(low), float(high))
+
+
+Columns = Mapping[str, np.ndarray]  # a runs table: a DataFrame, ParquetColumns or a dict
+KINDS = ("share", "mean", "median")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A headline figure over some lanes: its value, 95% interval and the lanes it counts."""
+
+    estimate: float
+    low: float
+    high: float
+    n: int
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One headline figure: its key in summary.json, its label in the scenario's words, its
+    kind and its per-lane values, from which the figure and its 95% interval are computed."""
+
+    key: str  # dotted within a group of summary.json: 'p_in_force', 'median_package.warheads'
+    label: str
+    kind: str  # "share" (lanes are successes), "mean" or "median" (lanes are numbers)
+    unit: str
+    lanes: Callable[[Columns], np.ndarray]  # one value per lane; NaN where it does not apply
+    signed_only: bool = False  # taken over the lanes that signed a treaty, not all lanes
+    clock: Clock | None = None  # values are weeks, read as dates on this calendar
+    short: str = ""  # a few words for a narrow column or a legend
+
+    @property
+    def share(self) -> bool:
+        return self.kind == "share"
+
+    @property
+    def column(self) -> str:
+        """Its name as a table column (sweep.parquet): 'mean_utility_us'."""
+        return self.key.replace(".", "_")
+
+    def values(self, runs: Columns) -> np.ndarray:
+        """The per-lane values the figure is taken over (signed lanes only, where it says so)."""
+        found = np.asarray(self.lanes(runs))
+        return found[np.asarray(runs[col.AGREED])] if self.signed_only else found
+
+    def estimate(self, runs: Columns) -> Estimate:
+        """The figure and its 95% interval: Wilson for shares, normal for means, order
+        statistics for medians."""
+        values = self.values(runs)
+        if self.share:
+            n = max(len(values), 1)
+            return Estimate(*wilson(int(values.sum()), n), n)
+        if self.kind == "mean":
+            mean, half = mean_interval(values)
+            return Estimate(mean, mean - half, mean + half, len(values))
+        return Estimate(*median_interval(values), len(values))
+
+    def summary_value(self, runs: Columns) -> dict | float | str | None:
+        """Its entry in summary.json: a share with its interval; a mean or median (None when
+        no lane signed); a date for a median week."""
+        if self.share:
+            found = self.estimate(runs)
+            return {"estimate": found.estimate, "low": found.low, "high": found.high, "n": found.n}
+        values = self.values(runs)
+        if not len(values):
+            return None
+        if self.clock is not None:
+            return str(self.clock.date(int(np.median(values))))
+        return float(np.median(values)) if self.kind == "median" else float(values.mean())
+
+    def text(self, value: float | dict | str | None) -> str:
+        """A figure as the tables print it: '11.9% (10.8% - 13.1%)', '1,661 warheads', '0.791'."""
+        if value is None:
+            return "-"
+        if isinstance(value, dict):
+            return f"{value['estimate']:.1%} ({value['low']:.1%} - {value['high']:.1%})"
+        if isinstance(value, str):
+            return value
+        if self.share:
+            return f"{value:.1%}"
+        if self.clock is not None:
+            return str(self.clock.date(round(value))) if math.isfinite(value) else "-"
+        return f"{value_text(value)} {self.unit}".strip() if self.unit else f"{value:.3f}"
+
+
+def headline_measures(scenario: Scenario) -> list[Measure]:
+    """Every headline figure of a run, in the order summary.json and the reports give them."""
+    clock = Clock.from_calendar(scenario.calendar)
+    deadline, cal = clock.deadline_week, scenario.calendar
+    parties = scenario.party_names()
+    bodies = ", ".join(ratifier_name(scenario, p) for p in parties)
+
+    def before(runs: Columns) -> np.ndarray:
+        return np.asarray(runs[col.AGREED]) & (np.asarray(runs[col.AGREED_WEEK]) < deadline)
+
+    def week(runs: Columns) -> np.ndarray:
+        return np.where(runs[col.AGREED], np.asarray(runs[col.AGREED_WEEK], dtype=float), np.nan)
+
+    found = [
+        Measure(
+            "p_agree_before_deadline",
+            f"Signed before START I expires ({long_date(cal.deadline)})",
+            "share",
+            "",
+            before,
+            short="in time",
+        ),
+        Measure(
+            "p_agree_by_horizon",
+            f"Signed by {long_date(cal.horizon)}",
+            "share",
+            "",
+            _column(col.AGREED),
+            short="by horizon",
+        ),
+        Measure(
+            "p_in_force",
+            f"Ratified by both ({bodies})",
+            "share",
+            "",
+            _column(col.IN_FORCE),
+            short="in force",
+        ),
+        Measure(
+            "median_agreement_date",
+            "Median signature date",
+            "median",
+            "weeks",
+            week,
+            signed_only=True,
+            clock=clock,
+            short="signed",
+        ),
+    ]
+    for name, issue in scenario.issues.items():
+        words = issue_name(scenario, name).lower()
+        found.append(
+            Measure(
+                f"median_package.{name}",
+                f"Median agreed: {words}",
+                "median",
+                issue.unit,
+                _column(col.package(name)),
+                signed_only=True,
+                short=words,
+            )
+        )
+    for party in parties:
+        found.append(
+            Measure(
+                f"mean_utility.{party}",
+                f"Mean utility to {party_name(scenario, party)} (1 = its ideal)",
+                "mean",
+                "",
+                _column(col.utility(party)),
+                signed_only=True,
+                short=f"utility to {party_name(scenario, party)}",
+            )
+        )
+    for party in parties:
+        found.append(
+            Measure(
+                f"p_ratified.{party}",
+                f"Ratified by {_ratifier(scenario, party)}, once signed",
+                "share",
+                "",
+                _column(col.ratified(party)),
+                signed_only=True,
+                short=f"ratified by {party_name(scenario, party)}",
+            )
+        )
+    return found
+
+
+def _column(name: str) -> Callable[[Columns], np.ndarray]:
+    return lambda runs: np.asarray(runs[name])
+
+
+def _ratifier(scenario: Scenario, party: str) -> str:
+    """'the US Senate', or the party's name when it ratifies without a vote."""
+    spec = scenario.parties[party]
+    return f"the {spec.ratifier.name}" if spec.ratifier else party_name(scenario, party)
+
+
+def measure(scenario: Scenario, key: str) -> Measure:
+    """One headline measure by its key (KeyError if the scenario has none by that name)."""
+    for found in headline_measures(scenario):
+        if key in (found.key, found.column):
+            return found
+    raise KeyError(key)
+
+
 def summarize(runs: pd.DataFrame | ParquetColumns, timeline: Timeline, scenario: Scenario) -> dict:
-    """Headline figures with 95% intervals, from the per-lane columns and the weekly totals."""
-
-    def column(name: str) -> np.ndarray:
-        return np.asarray(runs[name])
-
-    clock = timeline.clock
-    agreed = column("agreed")
-    n = len(agreed)
-    week = column("agreed_week")
-    before = agreed & (week < clock.deadline_week)
-    in_force = column("in_force")
-    summary: dict = {
-        "replications": n,
-        "deadline": str(scenario.calendar.deadline),
-        "p_agree_before_deadline": _share(before.sum(), n),
-        "p_agree_by_horizon": _share(agreed.sum(), n),
-        "p_in_force": _share(in_force.sum(), n),
-        "median_agreement_date": str(clock.date(int(np.median(week[agreed]))))
-        if agreed.any()
-        else None,
-        "median_package": {
-            name: _median(column(f"package_{name}")[agreed]) for name in scenario.issues
-        },
-        "mean_utility": {p: _mean(column(f"utility_{p}")[agreed]) for p in scenario.party_names()},
-        "p_ratified": {
-            p: _share(column(f"ratified_{p}").sum(), max(agreed.sum(), 1))
-            for p in scenario.party_names()
-        },
-        "events": {},
-    }
+    """summary.json: every headline measure from the per-lane columns, and each event's share of
+    lanes in which it fired."""
+    n = len(np.asarray(runs[col.AGREED]))
+    summary: dict = {"replications": n, "deadline": str(scenario.calendar.deadline)}
+    for found in headline_measures(scenario):
+        group, _, name = found.key.partition(".")
+        value = found.summary_value(runs)
+        if name:
+            summary.setdefault(group, {})[name] = value
+        else:
+            summary[group] = value
+    summary["events"] = {}
     for name in scenario.events:
-        fired = column(f"event_{name}_week") >= 0
-        summary["events"][name] = {"p_fired": _share(fired.sum(), n)}  # effects: events.parquet
+        fired = np.asarray(runs[col.event_week(name)]) >= 0
+        est, low, high = wilson(int(fired.sum()), n)  # effects: events.parquet
+        summary["events"][name] = {"p_fired": {"estimate": est, "low": low, "high": high, "n": n}}
     return summary
 
 
-def _share(k: int, n: int) -> dict:
-    est, low, high = wilson(int(k), int(n))
-    return {"estimate": est, "low": low, "high": high, "n": int(n)}
+def summary_value(summary: dict, key: str) -> dict | float | str | None:
+    """A measure's entry in a summary.json by its dotted key (None when absent)."""
+    group, _, name = key.partition(".")
+    found = summary.get(group)
+    return found.get(name) if name and isinstance(found, dict) else found
 
 
-def _median(values: np.ndarray) -> float | None:
-    return float(np.median(values)) if len(values) else None
+def summary_frame(runs: Columns, scenario: Scenario) -> pd.DataFrame:
+    """One row per headline measure with its 95% interval, computed from the runs table."""
+    rows = []
+    for found in headline_measures(scenario):
+        value = found.estimate(runs)
+        rows.append(
+            {"key": found.key, "label": found.label, "kind": found.kind, "unit": found.unit}
+            | {"estimate": value.estimate, "low": value.low, "high": value.high, "n": value.n}
+        )
+    return pd.DataFrame(rows).set_index("key")
 
 
-def _mean(values: np.ndarray) -> float | None:
-    return float(values.mean()) if len(values) else None
+def outcome(name: str, scenario: Scenario, columns: list[str]) -> Measure | None:
+    """A yes/no outcome per lane by name: a headline share over all lanes (with or without its
+    `p_`), or any yes/no column of runs.parquet (`ratified_us`, ...); None when there is none."""
+    for found in headline_measures(scenario):
+        if found.share and not found.signed_only and name in (found.key, found.key[2:]):
+            return found
+    if name in columns and not name.startswith(col.INPUT):
+        return Measure(name, name.replace("_", " "), "share", "", _column(name))
+    return None
+
+
+def outcome_names(scenario: Scenario) -> list[str]:
+    """The headline shares discover can explain, for an error message."""
+    return [m.key for m in headline_measures(scenario) if m.share and not m.signed_only]

@@ -13,20 +13,24 @@ import pyarrow.parquet as pq
 import yaml
 from plotly.subplots import make_subplots
 
+from sim import columns as col
 from sim import store
 from sim.labels import (
     event_name,
     issue_name,
-    issue_unit,
     opening_ideal,
-    party_name,
-    ratifier_name,
     round_name,
-    value_text,
     who_wants,
     wrap,
 )
-from sim.outcomes import nash_point, opening_frontier, walk_aways
+from sim.outcomes import (
+    headline_measures,
+    measure,
+    nash_point,
+    opening_frontier,
+    summary_value,
+    walk_aways,
+)
 from sim.page import Section, Table, write_page
 from sim.scenario import Issue, Scenario
 from sim.summary_text import run_sentences
@@ -246,7 +250,7 @@ def agreed_value_figures(packages: pd.DataFrame, scenario: Scenario) -> list[go.
     """Distribution of agreed values, one small figure per issue (binned: 30 counts each)."""
     figures = []
     for name, spec in scenario.issues.items():
-        counts, edges = np.histogram(packages[f"package_{name}"], 30, (spec.min, spec.max))
+        counts, edges = np.histogram(packages[col.package(name)], 30, (spec.min, spec.max))
         fig = go.Figure(
             go.Histogram(
                 x=(edges[:-1] + edges[1:]) / 2,
@@ -322,8 +326,8 @@ def utility_figure(utilities: pd.DataFrame, scenario: Scenario) -> go.Figure:
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
-            x=utilities[f"utility_{first}"],
-            y=utilities[f"utility_{second}"],
+            x=utilities[col.utility(first)],
+            y=utilities[col.utility(second)],
             mode="markers",
             marker={"size": 4, "color": "#555", "opacity": 0.35},
             name="agreements",
@@ -363,8 +367,8 @@ def utility_figure(utilities: pd.DataFrame, scenario: Scenario) -> go.Figure:
 
 
 EVENT_MEASURES = (  # the shares the events figure shows, with their colours
-    ("p_agree_before_deadline", "signed before START I expires", "#117a65"),
-    ("p_in_force", "ratified by both", "#1f4e9c"),
+    ("p_agree_before_deadline", "#117a65"),
+    ("p_in_force", "#1f4e9c"),
 )
 EVENTS_TITLE = "Events: what each does, forced on against forced off"
 EVENTS_CAPTION = (
@@ -383,8 +387,9 @@ def events_figure(events: pd.DataFrame, scenario: Scenario) -> go.Figure | None:
     keys = list(dict.fromkeys(events["event"]))[::-1]  # first event on top
     labels = [wrap(event_name(scenario, k, 80), 26) for k in keys]
     fig = go.Figure()
-    for measure, name, colour in EVENT_MEASURES[::-1]:  # reversed: first measure on top
-        rows = events[events["measure"] == measure].set_index("event").loc[keys]
+    for key, colour in EVENT_MEASURES[::-1]:  # reversed: first measure on top
+        name = measure(scenario, key).label
+        rows = events[events["measure"] == key].set_index("event").loc[keys]
         effect, low, high = (100 * rows[c].to_numpy(dtype=float) for c in ("effect", "low", "high"))
         fig.add_trace(
             go.Bar(
@@ -436,42 +441,17 @@ def events_section(out: Path, scenario: Scenario) -> Section:
 
 def headline_rows(summary: dict, scenario: Scenario) -> list[tuple[str, str]]:
     """The headline figures as (label, text) pairs, shared by terminal and HTML."""
-
-    def share(d: dict) -> str:
-        return f"{d['estimate']:.1%} ({d['low']:.1%} - {d['high']:.1%})"
-
-    bodies = ", ".join(ratifier_name(scenario, p) for p in scenario.party_names())
-    rows = [
-        (
-            f"Signed before START I expires ({scenario.calendar.deadline})",
-            share(summary["p_agree_before_deadline"]),
-        ),
-        (
-            f"Signed by {scenario.calendar.horizon}",
-            share(summary["p_agree_by_horizon"]),
-        ),
-        (f"Ratified by both ({bodies})", share(summary["p_in_force"])),
-        ("Median signature date", str(summary["median_agreement_date"] or "-")),
-    ]
-    for name, value in summary["median_package"].items():
-        unit = issue_unit(scenario, name)
-        shown = "-" if value is None else f"{value_text(value)} {unit}"
-        rows.append((f"Median agreed: {issue_name(scenario, name).lower()}", shown))
-    for party, value in summary["mean_utility"].items():
-        label = party_name(scenario, party)
-        shown = "-" if value is None else f"{value:.3f}"
-        rows.append((f"Mean utility to {label} (1 = its ideal)", shown))
-    return rows
+    return [(m.label, m.text(summary_value(summary, m.key))) for m in headline_measures(scenario)]
 
 
 def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.DataFrame) -> Path:
     """report.html for one run: summary, headline table, figures with captions, the scenario."""
-    issues = [f"package_{i}" for i in scenario.issues]
-    utilities = [f"utility_{p}" for p in scenario.party_names()]
+    issues = [col.package(i) for i in scenario.issues]
+    utilities = [col.utility(p) for p in scenario.party_names()]
     agreed = pq.read_table(
-        out / "runs.parquet", columns=["agreed", *issues, *utilities]
+        out / "runs.parquet", columns=[col.AGREED, *issues, *utilities]
     ).to_pandas()
-    agreed = agreed[agreed["agreed"]]
+    agreed = agreed[agreed[col.AGREED]]
     sample = agreed.sample(min(len(agreed), 5000), random_state=0) if len(agreed) else agreed
     floor = min_open_lanes(int(summary["replications"]))
     sections = [

@@ -88,12 +88,9 @@ def _strongest_event(summary: dict, scn: Scenario) -> str:
     )
 
 
-BEFORE = "P(agreement before deadline)"
-
-
 def compare_sentences(figures: Sequence, names: list[str], scenarios: list[Scenario]) -> list[str]:
     """The first scenario's chance before the deadline, then each other's difference to it."""
-    rows = {f.scenario: f for f in figures if f.measure == BEFORE}
+    rows = {f.scenario: f for f in figures if f.measure.key == "p_agree_before_deadline"}
     first = rows[names[0]]
     deadline = long_date(scenarios[0].calendar.deadline)
     said = [

@@ -31,7 +31,7 @@ from sim.executors import Pool, SchedulerLost
 from sim.interrupt import stop_on_signals
 from sim.loader import ScenarioError, apply_override, bound_inputs, document, split_inputs
 from sim.model import ChunkResult
-from sim.outcomes import Timeline, mean_interval, summarize
+from sim.outcomes import Measure, Timeline, headline_measures, summarize
 from sim.scenario import Scenario
 
 
@@ -60,7 +60,6 @@ class PointsFailed(Exception):
         self.failures = failures
 
 
-SHARES = ("p_agree_before_deadline", "p_agree_by_horizon", "p_in_force")
 OnProgress = Callable[[int, int], None]  # (points finished, lanes finished) since the last call
 
 
@@ -405,23 +404,29 @@ def _write_point(
     frame = pd.DataFrame(runs)
     summary = summarize(frame, timeline, scenario)
     store.write_json(folder / "summary.json", summary)
-    outputs = point_outputs(summary, frame, scenario.party_names())
+    outputs = point_outputs(frame, scenario)
     store.write_json(folder / "point.json", {"point": index, "params": values, "outputs": outputs})
 
 
-def point_outputs(summary: dict, runs: pd.DataFrame, parties: list[str]) -> dict[str, float]:
-    """Headline outputs of one point with 95% intervals: the run summary's Wilson shares, and
-    normal intervals for the mean utilities (which the summary gives without one)."""
-    agreed = runs["agreed"].to_numpy()
+def sweep_measures(scenario: Scenario) -> list[Measure]:
+    """The headline measures kept per design point: the shares over every lane and the means."""
+    return [
+        m
+        for m in headline_measures(scenario)
+        if m.kind == "mean" or (m.share and not m.signed_only)
+    ]
+
+
+def point_outputs(runs: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
+    """Headline outputs of one point, each with its 95% interval (`<name>_low`, `_high`)."""
     row: dict[str, float] = {"replications": len(runs)}
-    for name in SHARES:
-        share = summary[name]
-        row |= {name: share["estimate"], f"{name}_low": share["low"], f"{name}_high": share["high"]}
-    for party in parties:
-        values = runs[f"utility_{party}"].to_numpy()[agreed]
-        mean, half = mean_interval(values)
-        name = f"mean_utility_{party}"
-        row |= {name: mean, f"{name}_low": mean - half, f"{name}_high": mean + half}
+    for m in sweep_measures(scenario):
+        found = m.estimate(runs)
+        row |= {
+            m.column: found.estimate,
+            f"{m.column}_low": found.low,
+            f"{m.column}_high": found.high,
+        }
     return row
 
 
@@ -440,9 +445,9 @@ def collect(out: Path) -> pd.DataFrame:
 
 
 def headline_outputs(table: pd.DataFrame) -> list[str]:
-    """The headline output columns of a sweep table (estimates, not interval ends)."""
-    names = [*SHARES, *(c for c in table.columns if c.startswith("mean_utility_"))]
-    return [n for n in names if n in table.columns and not n.endswith(("_low", "_high"))]
+    """The headline output columns of a sweep table: those with an interval beside them."""
+    names = set(table.columns)
+    return [c for c in table.columns if {f"{c}_low", f"{c}_high"} <= names]
 
 
 def sobol_table(params: list[Param], table: pd.DataFrame, seed: int) -> pd.DataFrame:

@@ -15,10 +15,11 @@ import yaml
 from sim.designs import Param, unreliable
 from sim.labels import param_name, wrap
 from sim.loader import build
+from sim.outcomes import measure
 from sim.page import Section, Table, write_page
 from sim.scenario import Scenario
 from sim.summary_text import sweep_sentences
-from sim.sweep import SHARES, headline_outputs
+from sim.sweep import headline_outputs, sweep_measures
 
 SHARE_COLOURS = {
     "p_agree_before_deadline": "#117a65",
@@ -28,17 +29,17 @@ SHARE_COLOURS = {
 BASELINE = "#b7950b"
 
 
-def label(output: str, scn: Scenario | None = None) -> str:
+def label(output: str, scn: Scenario) -> str:
     """Reader's name of a headline output column."""
-    if output.startswith("mean_utility_"):
-        party = output.removeprefix("mean_utility_")
-        name = scn.parties[party].name if scn and party in scn.parties else party
-        return f"Mean utility to {name}"
-    return {
-        "p_agree_before_deadline": "P(treaty before START I expires)",
-        "p_agree_by_horizon": "P(treaty by the horizon)",
-        "p_in_force": "P(treaty ratified by both)",
-    }.get(output, output)
+    try:
+        return measure(scn, output).label
+    except KeyError:
+        return output
+
+
+def shares(scn: Scenario) -> list[str]:
+    """The output columns that are shares of lanes, in the measures' order."""
+    return [m.column for m in sweep_measures(scn) if m.share]
 
 
 def baseline_value(resolved: dict, path: str) -> Any:
@@ -126,9 +127,9 @@ def flat_note(table: pd.DataFrame, flat: list[str], scn: Scenario) -> str:
         shown = (
             "no value"
             if values.empty
-            else _fmt(output, lo)
+            else _fmt(output, lo, scn)
             if lo == hi
-            else f"{_fmt(output, lo)} to {_fmt(output, hi)}"
+            else f"{_fmt(output, lo, scn)} to {_fmt(output, hi, scn)}"
         )
         parts.append(f"{label(output, scn)} {shown}")
     return (
@@ -136,8 +137,8 @@ def flat_note(table: pd.DataFrame, flat: list[str], scn: Scenario) -> str:
     )
 
 
-def _fmt(output: str, value: float) -> str:
-    return f"{value:.1%}" if output in SHARES else f"{value:.3f}"
+def _fmt(output: str, value: float, scn: Scenario) -> str:
+    return f"{value:.1%}" if output in shares(scn) else f"{value:.3f}"
 
 
 def line_figure(
@@ -368,7 +369,7 @@ def sections(
     """The figures that suit the design: line, heatmaps, tornado, or scatter panels."""
     flat = flat_outputs(table)
     note = flat_note(table, flat, scn)
-    shares = [s for s in SHARES if s not in flat]
+    varying = [s for s in shares(scn) if s not in flat]
     if indices is not None and len(indices):
         return [
             Section(
@@ -390,7 +391,7 @@ def sections(
                 "Where the line crosses the band of another value, the difference is more than "
                 "chance. Dashed: the baseline's value (shaded: the middle 90% of its draws, when "
                 "it is uncertain).",
-                [line_figure(table, path, scn, baseline_mark(scn, resolved, path), shares)],
+                [line_figure(table, path, scn, baseline_mark(scn, resolved, path), varying)],
                 note=note,
             )
         ]
@@ -442,7 +443,7 @@ def headline_table(
         rows.append(
             [
                 f"{label(output, scn)}: range over points",
-                f"{_fmt(output, lo)} to {_fmt(output, hi)}",
+                f"{_fmt(output, lo, scn)} to {_fmt(output, hi, scn)}",
             ]
         )
     return Table(["", "value"], rows)
@@ -501,16 +502,16 @@ def terminal_summary(out: Path, rows: int = 12):
         " (highest and lowest; all in sweep.parquet)" if len(shown) < len(table) else ""
     )
     out_table = RichTable(title=title)
-    short = {"p_agree_before_deadline": "in time", "p_agree_by_horizon": "by horizon"}
+    outputs = [m for m in sweep_measures(scn) if m.share]
     for path in ["point", *params]:
         out_table.add_column(".".join(path.split(".")[-2:]))
-    for share in SHARES:
-        out_table.add_column(f"{short.get(share, 'in force')} (95%)")
+    for m in outputs:
+        out_table.add_column(f"{m.short} (95%)")
     for _, row in shown.iterrows():
         cells = [f"{int(row['point'])}", *(f"{row[p]:.4g}" for p in params)]
         cells += [
             f"{row[s]:.0%} ({100 * row[f'{s}_low']:.0f}-{100 * row[f'{s}_high']:.0f})"
-            for s in SHARES
+            for s in (m.column for m in outputs)
         ]
         out_table.add_row(*cells)
     return out_table, sweep_sentences(table, params, scn, indices, flat)

@@ -36,7 +36,7 @@ def test_explain_page_draws_a_tornado_per_figure(browser, analysis, tmp_path):  
     page, figures = open_and_check(browser, folder / "explain.html", tmp_path / "explain.png")
     table = pd.read_parquet(folder / "explain.parquet")
     factors = table["factor"].nunique()
-    tornado = figure(figures, "What moves P(agreement before 2009-12-05)")
+    tornado = figure(figures, "What moves Signed before START I expires")
     assert tornado["traces"][0]["points"] == factors
     assert tornado["bars"] >= factors  # a bar per factor (and its whisker)
     assert page.locator("table.headline tr:has(td)").count() == factors

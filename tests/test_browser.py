@@ -21,6 +21,7 @@ from sim.browser import chromium, figure_stats, layout_check, open_report, why_u
 from sim.cli import export_png
 from sim.labels import param_name
 from sim.loader import load_scenario
+from sim.outcomes import measure
 from sim.report import PARTY_COLOURS, min_open_lanes
 from sim.sweep_report import baseline_mark
 
@@ -228,7 +229,7 @@ def test_sweep_report_of_one_parameter_draws_a_line_per_share(browser, sweep_fol
     path = "parties.us.tactic.beta"
     found = figure(figures, f"Outcomes against {param_name(scenario, path)}")
     named = {t["name"]: t["drawable"] for t in found["traces"]}
-    assert named["P(treaty before START I expires)"] == points == 4
+    assert named["Signed before START I expires (5 December 2009)"] == points == 4
     assert_baseline_marked(found, scenario, [path])
 
 
@@ -359,8 +360,7 @@ def test_events_figure_draws_the_forced_effects_of_events_parquet(browser, run_f
                                              plus: [...t.error_x.array]})))"""
     )
     table = pd.read_parquet(run_folder / "events.parquet")
-    named = {"signed before START I expires": "p_agree_before_deadline"}
-    named["ratified by both"] = "p_in_force"
+    named = {measure(scenario, k).label: k for k in ("p_agree_before_deadline", "p_in_force")}
     assert sorted(t["name"] for t in drawn) == sorted(named)
     for trace in drawn:
         rows = table[table["measure"] == named[trace["name"]]].set_index("event")
@@ -394,7 +394,7 @@ def test_run_story_tells_one_traced_replication(browser, run_folder):
 def test_comparison_summary_and_table_match_comparison_json(browser, comparison_folder):
     page, _ = open_report(browser, comparison_folder / "comparison.html")
     rows = json.loads((comparison_folder / "comparison.json").read_text())
-    before = {r["scenario"]: r for r in rows if r["measure"] == "P(agreement before deadline)"}
+    before = {r["scenario"]: r for r in rows if r["measure"] == "p_agree_before_deadline"}
     base, other = before["baseline"], before["no_linkage"]
     expected = [round(100 * base[k]) for k in ("estimate", "low", "high")]
     assert summary_numbers(page)[:3] == expected
@@ -436,7 +436,7 @@ def test_sobol_page_flags_reliability_and_direction(browser, sweep_folders):
     folder = sweep_folders["sobol"]
     page, _ = open_report(browser, folder / "sweep.html")
     indices = pd.read_parquet(folder / "sobol.parquet")
-    tornado = figure(figure_stats(page), "Sobol indices: what drives P(treaty before")
+    tornado = figure(figure_stats(page), "Sobol indices: what drives Signed before START I")
     ticks = " ".join(tornado["ticks"])
     assert "raises" in ticks or "lowers" in ticks
     rows = indices[indices["output"] == "p_agree_before_deadline"]

@@ -49,7 +49,7 @@ def test_run_writes_complete_results_folder(baseline_path, tmp_path):
     p = summary["p_agree_before_deadline"]
     assert p["low"] <= p["estimate"] <= p["high"]
     assert p["estimate"] == (runs["agreed"] & (runs["agreed_week"] < 30)).mean()
-    assert "Signed before START I expires (2009-12-05)" in result.output
+    assert "Signed before START I expires (5 December 2009)" in result.output
     # `negsim show` prints the same headline table again from the folder alone
     shown = runner.invoke(app, ["show", str(out)])
     assert shown.exit_code == 0, shown.output

@@ -90,7 +90,7 @@ def test_compare_runs_with_one_seed_and_reads_folders(baseline_path, variant, tm
         m["replications"] for m in manifests
     } == {300}
     rows = pd.DataFrame(json.loads((out / "comparison.json").read_text()))
-    before = rows[rows["measure"] == "P(agreement before deadline)"].set_index("scenario")
+    before = rows[rows["measure"] == "p_agree_before_deadline"].set_index("scenario")
     summary = json.loads((done / "summary.json").read_text())
     assert before.loc["baseline", "estimate"] == summary["p_agree_before_deadline"]["estimate"]
     # the same seed and replications as the folder: the baseline run repeats it lane for lane

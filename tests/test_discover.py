@@ -96,7 +96,7 @@ def test_cli_writes_folder_and_prints_rule(baseline_run, tmp_path):
     assert table["chosen"].sum() == 1
     assert {"coverage", "density", "mass"} <= set(table.columns)
     record = json.loads((out / "discover.json").read_text())
-    assert record["rule"].startswith("P(agreement before 2009-12-05)")
+    assert record["rule"].startswith("Signed before START I expires (5 December 2009)")
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
 
 

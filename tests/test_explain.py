@@ -12,7 +12,7 @@ from sim.cli import app
 from sim.ensemble import run_chunk
 from sim.explain import factors, run_explain, start_explain
 from sim.loader import load_scenario
-from sim.measures import headline_measures
+from sim.outcomes import headline_measures
 
 WALKOUT = """
 extends: {base}

@@ -3,6 +3,7 @@ schedulers that never answer (issue 13)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import socket
 from pathlib import Path
@@ -175,9 +176,10 @@ def test_validate_goes_on_past_an_impossible_date(tmp_path):
 
 
 def test_a_resolved_scenario_too_big_to_resume_is_refused_before_writing(tmp_path, monkeypatch):
-    import sim.run
 
-    monkeypatch.setattr(sim.run, "MAX_FILE_BYTES", 5_000)  # the baseline resolves to ~10 kB
+    monkeypatch.setattr(
+        importlib.import_module("sim.run"), "MAX_FILE_BYTES", 5_000
+    )  # the baseline resolves to ~10 kB
     out = tmp_path / "run"
     result = runner.invoke(app, ["run", str(BASELINE), "--reps", "10", "--out", str(out)])
     assert result.exit_code == 2

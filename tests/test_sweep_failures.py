@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 
@@ -9,13 +10,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import sim.sweep
 from sim.cli import app
 from sim.designs import parse_param
 from sim.ensemble import run_chunk
 from sim.executors import open_pool
 from sim.loader import load_scenario
 from sim.sweep import PointsFailed, run_sweep, start_sweep
+
+SWEEP = importlib.import_module("sim.sweep")  # `sim.sweep` is the API's function
 
 BETA = "parties.us.tactic.beta"
 BAD_BETA = 1.1  # the design point this test's stand-in model breaks on
@@ -57,7 +59,7 @@ def test_failed_point_is_reported_and_the_rest_finish(
 
     folder = tmp_path / "broken"
     sweep_of_five(baseline_path, folder)
-    monkeypatch.setattr(sim.sweep, "run_chunk", stand_in)
+    monkeypatch.setattr(SWEEP, "run_chunk", stand_in)
     with open_pool(workers) as pool, pytest.raises(PointsFailed) as failed:
         run_sweep(folder, pool)
     (failure,) = failed.value.failures
@@ -70,7 +72,7 @@ def test_failed_point_is_reported_and_the_rest_finish(
     assert kept["point"].tolist() == [0, 1, 3, 4]
     pd.testing.assert_frame_equal(kept, whole.drop(index=2).reset_index(drop=True))
 
-    monkeypatch.setattr(sim.sweep, "run_chunk", run_chunk)  # the bug fixed, resume
+    monkeypatch.setattr(SWEEP, "run_chunk", run_chunk)  # the bug fixed, resume
     with open_pool(1) as pool:
         resumed = run_sweep(folder, pool)
     pd.testing.assert_frame_equal(resumed, whole)
@@ -78,7 +80,7 @@ def test_failed_point_is_reported_and_the_rest_finish(
 
 
 def test_cli_names_the_failed_point_and_exits_1(baseline_path, tmp_path, monkeypatch):
-    monkeypatch.setattr(sim.sweep, "run_chunk", raise_on_bad_point)
+    monkeypatch.setattr(SWEEP, "run_chunk", raise_on_bad_point)
     out = tmp_path / "sweep"
     args = ["sweep", str(baseline_path), "--param", f"{BETA}=0.8,1.1", "--reps", "100"]
     result = CliRunner().invoke(app, [*args, "--workers", "1", "--out", str(out)])
