@@ -16,11 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.calendar import Clock
 from sim.ensemble import CHUNK_LANES
-from sim.inputs import is_input_path
+from sim.lane_paths import is_input_path
 from sim.model import NegotiationModel
-from sim.outcomes import mean_interval, wilson
 from sim.scenario import Scenario
 
 # the per-lane columns a point's headline outputs are computed from
@@ -61,30 +59,17 @@ def run_packed_chunk(
 
 
 def point_rows(
-    parts: dict[str, np.ndarray], deadline_week: int, parties: list[str]
+    parts: dict[str, np.ndarray], scenario: Scenario
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Headline outputs with 95% intervals for each point whose lanes are all in `parts`,
-    computed as a point run of its own computes them (Wilson shares, normal mean intervals)."""
+    computed by the very function a point run of its own uses (`sweep.point_outputs`)."""
+    from sim.sweep import point_outputs
+
     points = parts["point"]
     bounds = np.flatnonzero(np.diff(points)) + 1
     for rows in np.split(np.arange(len(points)), bounds):
-        agreed = parts["agreed"][rows]
-        week = parts["agreed_week"][rows]
-        n = len(rows)
-        row: dict[str, Any] = {"replications": n}
-        shares = {
-            "p_agree_before_deadline": (agreed & (week < deadline_week)).sum(),
-            "p_agree_by_horizon": agreed.sum(),
-            "p_in_force": parts["in_force"][rows].sum(),
-        }
-        for name, k in shares.items():
-            est, low, high = wilson(int(k), n)
-            row |= {name: est, f"{name}_low": low, f"{name}_high": high}
-        for party in parties:
-            mean, half = mean_interval(parts[f"utility_{party}"][rows][agreed])
-            name = f"mean_utility_{party}"
-            row |= {name: mean, f"{name}_low": mean - half, f"{name}_high": mean + half}
-        yield int(points[rows[0]]), row
+        lanes = {k: v[rows] for k, v in parts.items() if k != "point"}
+        yield int(points[rows[0]]), point_outputs(lanes, scenario)
 
 
 def run_packed(
@@ -103,8 +88,6 @@ def run_packed(
     values = {p: np.array([float(pt[p]) for pt in points]) for p in paths}
     spans = packed_chunks(len(points), reps, chunk)
     task = partial(run_packed_chunk, scenario, values, reps, seed)
-    deadline = Clock.from_calendar(scenario.calendar).deadline_week
-    parties = scenario.party_names()
     rows: list[dict[str, Any]] = []
     carry: dict[str, np.ndarray] = {}
     for i, part in _in_order(task, spans, executor, window):
@@ -116,7 +99,7 @@ def run_packed(
         carry = {k: v[cut:] for k, v in merged.items()}
         finished = {k: v[:cut] for k, v in merged.items()}
         if cut:
-            for point, row in point_rows(finished, deadline, parties):
+            for point, row in point_rows(finished, scenario):
                 rows.append({"point": point, **points[point], **row})
     return pd.DataFrame(rows)
 

@@ -24,6 +24,7 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
+from sim import columns as col
 from sim import store
 from sim.designs import METHODS, Param, design, parse_param, sobol_indices
 from sim.ensemble import CHUNK_LANES, chunk_sizes, run_chunk
@@ -31,7 +32,7 @@ from sim.executors import Pool, SchedulerLost
 from sim.interrupt import stop_on_signals
 from sim.loader import ScenarioError, apply_override, bound_inputs, document, split_inputs
 from sim.model import ChunkResult
-from sim.outcomes import Measure, Timeline, headline_measures, summarize
+from sim.outcomes import Columns, Measure, Timeline, headline_measures, summarize
 from sim.scenario import Scenario
 
 
@@ -417,9 +418,9 @@ def sweep_measures(scenario: Scenario) -> list[Measure]:
     ]
 
 
-def point_outputs(runs: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
+def point_outputs(runs: Columns, scenario: Scenario) -> dict[str, float]:
     """Headline outputs of one point, each with its 95% interval (`<name>_low`, `_high`)."""
-    row: dict[str, float] = {"replications": len(runs)}
+    row: dict[str, float] = {"replications": len(runs[col.AGREED])}
     for m in sweep_measures(scenario):
         found = m.estimate(runs)
         row |= {

@@ -10,7 +10,6 @@ from conftest import ROOT
 from sim.ensemble import run_chunk
 from sim.executors import local_pool
 from sim.loader import document, load_scenario
-from sim.outcomes import Timeline, summarize
 from sim.packed import packed_chunks, run_packed, run_packed_chunk, unpackable
 from sim.sweep import point_outputs, point_scenario
 
@@ -59,9 +58,7 @@ def test_outputs_equal_a_sweep_points_own(design) -> None:
     assert list(table["point"]) == list(range(len(points)))
     for i, point in enumerate(points):
         scn = point_scenario(resolved, point)
-        runs = pd.DataFrame(run_chunk(scn, 0, reps, 5).runs)
-        timeline = Timeline(scn)
-        own = point_outputs(summarize(runs, timeline, scn), runs, scn.party_names())
+        own = point_outputs(pd.DataFrame(run_chunk(scn, 0, reps, 5).runs), scn)
         row = table.iloc[i]
         for key, value in own.items():
             assert row[key] == pytest.approx(value, rel=0, abs=0, nan_ok=True), key
