@@ -44,6 +44,13 @@ class Pool:
         self.executor = self.renew()
         return True
 
+    def rest(self) -> None:
+        """Let local workers go, and their memory, once no more chunks will be sent (later work
+        runs in this process); a cluster keeps its workers."""
+        if self.renew is not None and self.executor is not None:
+            self.executor.shutdown(cancel_futures=True)
+            self.executor = None
+
 
 def local_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of local worker processes; Ctrl-C reaches only the main process, which stops them.
@@ -117,9 +124,10 @@ def open_pool(workers: int, scheduler: str | None = None) -> Iterator[Pool]:
     try:
         yield pool
     except BaseException:
-        stop_now(pool.executor)
+        if pool.executor is not None:
+            stop_now(pool.executor)
         raise
-    pool.executor.shutdown(cancel_futures=True)
+    pool.rest()
 
 
 CONTACT_SECONDS = 15.0  # the longest negsim waits for any answer from a Dask scheduler
