@@ -87,7 +87,7 @@ def schedule(tasks: Iterable[Task], pool: Pool) -> Iterator[tuple[Task, Outcome]
         for task in tasks:
             yield task, _attempt(task.run)
         return
-    queue = deque(tasks)
+    queue = _Queue(iter(tasks))
     pending: dict[Future, Task] = {}
     crashes: Counter = Counter()
     try:
@@ -104,28 +104,52 @@ def schedule(tasks: Iterable[Task], pool: Pool) -> Iterator[tuple[Task, Outcome]
                     broken = True
                     crashes[task.label] += 1
                     if crashes[task.label] < 2:
-                        queue.appendleft(task)
+                        queue.retry([task])
                         continue
                 yield task, outcome
             if broken:
-                queue.extendleft(reversed([pending.pop(f) for f in list(pending)]))
+                queue.retry([pending.pop(f) for f in list(pending)])
                 pool.restart()
     finally:
         for future in pending:
             future.cancel()
 
 
-def _fill(queue: deque, pending: dict[Future, Task], crashes: Counter, pool: Pool) -> None:
+class _Queue:
+    """Tasks still to send: those to try again first, then the rest, drawn only when needed
+    (so a caller may open a sweep point's folder just before its chunks go out)."""
+
+    def __init__(self, source: Iterator[Task]) -> None:
+        self.source = source
+        self.again: deque[Task] = deque()
+
+    def __bool__(self) -> bool:
+        if not self.again and (task := next(self.source, None)) is not None:
+            self.again.append(task)
+        return bool(self.again)
+
+    def peek(self) -> Task:
+        return self.again[0]
+
+    def pop(self) -> Task:
+        return self.again.popleft()
+
+    def retry(self, tasks: list[Task]) -> None:
+        """Put tasks back at the front, in their order."""
+        self.again.extendleft(reversed(tasks))
+
+
+def _fill(queue: _Queue, pending: dict[Future, Task], crashes: Counter, pool: Pool) -> None:
     """Submit queued tasks while slots are free; tasks caught in a crash run alone."""
     while len(pending) < pool.slots and queue:
-        suspects = crashes[queue[0].label] or any(crashes[t.label] for t in pending.values())
+        suspects = crashes[queue.peek().label] or any(crashes[t.label] for t in pending.values())
         if pending and suspects:
             return
-        task = queue.popleft()
+        task = queue.pop()
         try:
             future = task.submit(pool.executor)
         except BrokenExecutor:  # a worker died; its futures will say so
-            queue.appendleft(task)
+            queue.retry([task])
             return
         pending[future] = task
 
