@@ -83,7 +83,7 @@ def schedule(tasks: Iterable[Task], pool: Pool) -> Iterator[tuple[Task, Outcome]
     tried again one at a time, so only a task that crashes a worker on its own is reported. A
     cluster that stops answering raises SchedulerLost.
     """
-    if pool.executor is None:
+    if pool.ready() is None:
         for task in tasks:
             yield task, _attempt(task.run)
         return

@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from sim.errors import NegsimError, Stopped
 from sim.interrupt import start_worker
 
 
-class ExecutorError(Exception):
+class ExecutorError(NegsimError):
     """The requested executor cannot be used (bad address, cluster unreachable)."""
 
 
-class SchedulerLost(Exception):
+class SchedulerLost(Stopped):
     """The Dask scheduler stopped answering mid-sweep; the finished points are kept."""
 
 
@@ -45,11 +46,17 @@ class Pool:
         return True
 
     def rest(self) -> None:
-        """Let local workers go, and their memory, once no more chunks will be sent (later work
-        runs in this process); a cluster keeps its workers."""
+        """Let local workers go, and their memory, while no chunks are to be sent; `ready`
+        starts fresh ones when more come. A cluster keeps its workers."""
         if self.renew is not None and self.executor is not None:
             self.executor.shutdown(cancel_futures=True)
             self.executor = None
+
+    def ready(self) -> Executor | None:
+        """The executor to send chunks to (a rested local pool started again); None: this process."""
+        if self.executor is None and self.renew is not None:
+            self.executor = self.renew()
+        return self.executor
 
 
 def local_pool(workers: int) -> ProcessPoolExecutor:

@@ -25,6 +25,7 @@ import yaml
 
 from sim import report, store
 from sim.ensemble import CHUNK_LANES, Task, chunk_sizes, schedule
+from sim.errors import Stopped
 from sim.event_effects import event_effects, summary_entries
 from sim.executors import Pool, open_pool
 from sim.interrupt import stop_on_signals
@@ -37,7 +38,7 @@ CHUNKS = "chunks"  # sub-folder of finished chunks while a run is unfinished
 Progress = Callable[[int], None]  # called with the lanes just finished
 
 
-class RunFailed(Exception):
+class RunFailed(Stopped):
     """A chunk raised (or its worker died); the finished chunks are kept for `--resume`."""
 
 
@@ -197,7 +198,7 @@ def _complete(
             with nullcontext(pool) if pool else open_pool(min(workers, todo)) as chosen:
                 simulate(run, chosen, on_chunk)
                 simulated = time.perf_counter() - started
-                events = event_effects(scenario, chosen.executor, on_chunk)
+                events = event_effects(scenario, chosen.ready(), on_chunk)
                 chosen.rest()  # idle workers would hold their memory while we assemble
             summary = run.assemble(events)
         except BaseException as err:

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from sim import store
 from sim.designs import METHODS, Param, design, parse_param, sobol_indices
 from sim.ensemble import CHUNK_LANES, Task, chunk_sizes, schedule
+from sim.errors import NegsimError, Stopped
 from sim.executors import Pool
 from sim.interrupt import stop_on_signals
 from sim.loader import ScenarioError, apply_override, bound_inputs, document, split_inputs
@@ -34,7 +35,7 @@ from sim.run import CHUNKS, Chunks, lay_out, resolved_yaml
 from sim.scenario import Scenario
 
 
-class SweepError(Exception):
+class SweepError(NegsimError):
     """A sweep folder cannot be resumed."""
 
 
@@ -51,7 +52,7 @@ class PointFailure:
         return f"point {self.point} ({values}) failed: {self.error}"
 
 
-class PointsFailed(Exception):
+class PointsFailed(Stopped):
     """Some design points failed; every other point finished and was kept."""
 
     def __init__(self, failures: list[PointFailure]) -> None:
