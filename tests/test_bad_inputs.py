@@ -644,7 +644,7 @@ CASES = [
             "--reps",
             "0",
         ],
-    ),  # fmt: skip
+    ),
     Bad(
         "compare with zero replications quotes --reps",
         "--reps 0: must be 1 or more",
@@ -657,7 +657,7 @@ CASES = [
             "--out",
             "{out}",
         ],
-    ),  # fmt: skip
+    ),
     Bad(
         "compare with a negative seed quotes --seed",
         "--seed -1: must be 0 or more",
@@ -670,7 +670,7 @@ CASES = [
             "--out",
             "{out}",
         ],
-    ),  # fmt: skip
+    ),
     Bad(
         "explain with negative workers",
         "--workers -2: must be 0 (all cores) or more",
@@ -682,7 +682,7 @@ CASES = [
             "--out",
             "{out}",
         ],
-    ),  # fmt: skip
+    ),
     Bad(
         "show a sweep folder",
         "{d}/sw: not a run or sweep point folder but a sweep folder of 3 points; " + SWEEP_ADVICE,
@@ -716,7 +716,7 @@ CASES = [
             **SWEEP_FILES,
             "sw/points/00001/manifest.json": '{"status": "interrupted", "kind": "run", "point": 1}',
         },
-    ),  # fmt: skip
+    ),
     Bad(
         "run on a ucx scheduler",
         "--scheduler ucx://127.0.0.1:8786: expected an address like tcp://HOST:8786",
@@ -728,7 +728,7 @@ CASES = [
             "--scheduler",
             "ucx://127.0.0.1:8786",
         ],
-    ),  # fmt: skip
+    ),
     Bad(
         "validate a sweep file naming a bad parameter",
         "--param parties.us.tactic.bta: no key 'bta' in the scenario (did you mean 'beta'?)",
@@ -737,7 +737,7 @@ CASES = [
             "sweep.yaml": f"scenario: {ROOT / 'scenarios' / 'baseline.yaml'}\n"
             "params:\n  parties.us.tactic.bta: 0.2:2.0:3\n"
         },
-    ),  # fmt: skip
+    ),
 ]
 # run in a real `python -m sim.cli` process, not only through typer's test runner
 SUBPROCESS = {
