@@ -140,7 +140,11 @@ def overrides(set_: list[str] | None, reps: int | None = None, seed: int | None 
 
 
 def sweep_overrides(
-    path: Path, spec, set_: list[str] | None = None, reps: int | None = None, seed: int | None = None
+    path: Path,
+    spec,
+    set_: list[str] | None = None,
+    reps: int | None = None,
+    seed: int | None = None,
 ) -> list:
     """The overrides of a sweep's base: the command's options, else the sweep file's values,
     each quoted as the user wrote it."""
@@ -322,7 +326,9 @@ def _run(scn, folder: Path, trace: int, where: tuple, chunk: int = 0, given=None
             if resuming:
                 summary = resume_run(folder, **common, on_chunk=advance, on_note=note)
             else:
-                summary = run_scenario(scn, folder, **common, trace=trace, on_chunk=advance, chunk=chunk)
+                summary = run_scenario(
+                    scn, folder, **common, trace=trace, on_chunk=advance, chunk=chunk
+                )
     except (RunFailed, DiskError, SchedulerLost, KeyboardInterrupt) as err:
         stopped(folder, err, given)
     if given is not None:
