@@ -532,7 +532,7 @@ def sweep(
         folder = out or default_folder(sweep_folder_name(scn.name, design["method"], params))
         plan = plan_sweep(scn, params, **design, description=spec.description)
     else:
-        ResultsFolder.open(folder).need("sweep", complete=False)
+        ResultsFolder.open(folder).need("sweep", complete=None)  # a complete one is finished again
     _sweep(folder, workers_for(workers), scheduler, plan)
     from rich.console import Console
 

@@ -323,7 +323,7 @@ class ResultsFolder:
         if not (path / "manifest.json").is_file() and (path / "comparison.json").is_file():
             return cls(path, "comparison", "complete", {})
         manifest = read_manifest(path)
-        kind = str(manifest.get("kind", "run"))
+        kind = str(manifest.get("kind", "sweep" if (path / "design.parquet").is_file() else "run"))
         if kind == "run" and "point" in manifest:
             kind = "point"
         return cls(path, kind, str(manifest.get("status", "unknown")), manifest)
@@ -337,16 +337,16 @@ class ResultsFolder:
         """One line: what the folder is, its status, and what to do with it."""
         return f"{self.path}: {self._what()}, {self.status}; {self._advice()}"
 
-    def need(self, *kinds: str, complete: bool = True) -> ResultsFolder:
-        """This folder if it is of one of `kinds` and finished (or, with complete=False, not
-        finished), else StoreError saying what it is and what to do with it."""
+    def need(self, *kinds: str, complete: bool | None = True) -> ResultsFolder:
+        """This folder if it is of one of `kinds` and finished (complete=False: unfinished;
+        None: either), else StoreError saying what it is and what to do with it."""
         path, done, noun = self.path, self.status == "complete", NOUNS.get(self.kind, self.kind)
         if self.kind not in kinds:
             wanted = " or ".join(NOUNS.get(k, k) for k in kinds)
             raise StoreError(f"{path}: not a {wanted} folder but {self._what()}; {self._advice()}")
         if complete and not done:
             raise StoreError(f"{path}: {noun} is {self.status}, not complete; {self._advice()}")
-        if not complete and done:
+        if complete is False and done:
             raise StoreError(f"{path}: this {noun} is already complete; nothing to resume")
         return self
 
