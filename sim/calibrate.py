@@ -38,6 +38,7 @@ from scipy.special import logsumexp, ndtr, ndtri
 
 from sim import store
 from sim.calendar import Clock
+from sim.errors import NegsimError
 from sim.interrupt import stop_on_signals
 from sim.loader import document, with_values
 from sim.model import NegotiationModel
@@ -50,7 +51,7 @@ QUANTILES = 100  # values in each calibrated input's `choice`: its posterior per
 PRIOR_KEPT = 20_000  # prior lanes kept for the report's prior predictive
 
 
-class CalibrationError(Exception):
+class CalibrationError(NegsimError):
     """The calibration cannot start (no uncertain inputs, bad settings)."""
 
 

@@ -5,12 +5,31 @@ from __future__ import annotations
 import json
 import os
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
+
+from sim.errors import NegsimError
+
+
+class Commands(TyperGroup):
+    """negsim's commands, with the one handler of the errors a user can cause: one line on
+    stderr, no traceback, the error's exit code."""
+
+    def invoke(self, ctx: typer.Context) -> object:
+        """Run the command; a NegsimError ends it in one line."""
+        try:
+            return super().invoke(ctx)
+        except NegsimError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(code=err.code) from None
+
 
 app = typer.Typer(
+    cls=Commands,
     no_args_is_help=True,
     help="Simulate the 2009 US-Russia talks to replace START I, scenario by scenario.",
 )
@@ -36,9 +55,60 @@ def _options(
     """Simulate the 2009 US-Russia talks to replace START I, scenario by scenario."""
 
 
+def _at_least(least: int, meaning: str) -> object:
+    """A typer callback refusing a whole number below `least`, quoting the option as typed."""
+
+    def check(ctx: typer.Context, param: typer.CallbackParam, value: int | None) -> int | None:
+        if value is not None and value < least:
+            raise NegsimError(f"{param.opts[0]} {value}: must be {meaning}")
+        return value
+
+    return check
+
+
+def _check_scheduler(value: str | None) -> str | None:
+    """--scheduler is a tcp:// or tls:// address of a Dask scheduler (checked before any work)."""
+    if value is not None:
+        from sim.executors import check_address
+
+        check_address(value)
+    return value
+
+
 SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a scenario value: dotted.path=value (repeatable)."),
+]
+RepsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--reps", callback=_at_least(1, "1 or more"), help="Replications (default: the scenario's)."
+    ),
+]
+SeedOption = Annotated[
+    int | None,
+    typer.Option(
+        "--seed", callback=_at_least(0, "0 or more"), help="Seed (default: the scenario's)."
+    ),
+]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="Results folder (default: results/NAME-DATE-TIME).")
+]
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        callback=_at_least(0, "0 (all cores) or more"),
+        help="Local worker processes (default: all cores).",
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        callback=_check_scheduler,
+        help="Run on a Dask cluster: tcp://HOST:PORT of its scheduler.",
+    ),
 ]
 PngOption = Annotated[
     bool, typer.Option("--png", help="Also save each figure as a PNG (needs Chromium).")
@@ -55,34 +125,58 @@ SelfContainedOption = Annotated[
 
 
 def fail(message: str) -> None:
-    """Print a one-line error and exit with code 2 (bad input)."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
+    """Stop with a one-line error, exit code 2 (bad input)."""
+    raise NegsimError(message)
 
 
-def load(path: Path, overrides: list[str] | None = None):
-    """Load a scenario or exit 2 with the loader's one-line message."""
-    from sim.loader import ScenarioError, load_scenario
+def overrides(set_: list[str] | None, reps: int | None = None, seed: int | None = None) -> list:
+    """--set items, then --reps and --seed as overrides that errors quote as the user typed them."""
+    found: list = list(set_ or [])
+    if reps is not None:
+        found.append((f"--reps {reps}", f"replications={reps}"))
+    if seed is not None:
+        found.append((f"--seed {seed}", f"seed={seed}"))
+    return found
 
-    try:
-        return load_scenario(path, overrides or [])
-    except ScenarioError as err:
-        fail(str(err))
+
+def sweep_overrides(
+    path: Path,
+    spec,
+    set_: list[str] | None = None,
+    reps: int | None = None,
+    seed: int | None = None,
+) -> list:
+    """The overrides of a sweep's base: the command's options, else the sweep file's values,
+    each quoted as the user wrote it."""
+    found = overrides(set_, reps, seed)
+    for key, value, given in (("replications", spec.replications, reps), ("seed", spec.seed, seed)):
+        if given is None and value is not None:
+            found.append((f"{path}: {key}: {value}", f"{key}={value}"))
+    return found
+
+
+def load(path: Path, overrides: list | None = None):
+    """Load a scenario (ScenarioError, told in one line, if it is bad)."""
+    from sim.loader import load_scenario
+
+    return load_scenario(path, overrides or [])
+
+
+def workers_for(workers: int) -> int:
+    """--workers 0 means all cores."""
+    return workers or os.cpu_count() or 1
 
 
 @app.command()
 def run(
     scenario: Annotated[Path | None, typer.Argument(help="Scenario YAML file.")] = None,
-    reps: Annotated[
-        int | None, typer.Option(help="Replications (default: the scenario's).")
-    ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed (default: the scenario's).")] = None,
+    reps: RepsOption = None,
+    seed: SeedOption = None,
     set_: SetOption = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Results folder (default: results/NAME-DATE-TIME-XXXX).")
-    ] = None,
+    out: OutOption = None,
     trace: Annotated[int, typer.Option(help="Keep week-by-week offers of this many lanes.")] = 0,
-    workers: Annotated[int, typer.Option(help="Local worker processes (default: all cores).")] = 0,
+    workers: WorkersOption = 0,
+    scheduler: SchedulerOption = None,
     png: PngOption = False,
     csv: CsvOption = False,
     self_contained: SelfContainedOption = False,
@@ -102,22 +196,20 @@ def run(
     ] = None,
 ) -> None:
     """Run a Monte Carlo ensemble of a scenario and write a results folder with report.html."""
-    check_workers(workers)
+    where = (workers_for(workers), scheduler)
     if resume is not None:
         options = [scenario, reps, seed, set_, out, chunk, trace or None]
         if any(g is not None for g in options):
-            fail("--resume DIR takes no scenario and no options but --workers, --png and --given")
-        _run(None, resume, 0, workers or os.cpu_count() or 1, given=given)
+            fail(
+                "--resume DIR takes no scenario and no options but --workers, --scheduler, "
+                "--png and --given"
+            )
+        _run(None, resume, 0, where, given=given)
         take_away(resume, "report.html", png=png, csv=csv, self_contained=self_contained)
         return
     if scenario is None:
         fail("give a scenario file, or --resume DIR")
-    overrides: list = list(set_ or [])
-    if reps is not None:
-        overrides.append((f"--reps {reps}", f"replications={reps}"))
-    if seed is not None:
-        overrides.append((f"--seed {seed}", f"seed={seed}"))
-    scn = load(scenario, overrides)
+    scn = load(scenario, overrides(set_, reps, seed))
     if trace < 0:
         fail("--trace must be 0 or more")
     if chunk is not None and not 1 <= chunk <= 1_000_000:
@@ -129,7 +221,7 @@ def run(
     folder = out or default_folder(scn.name)
     if given is not None:
         read_facts(given, scn)  # a bad observation file stops here, before anything is written
-    _run(scn, folder, trace, workers or os.cpu_count() or 1, chunk, given)
+    _run(scn, folder, trace, where, chunk or CHUNK_LANES, given)
     take_away(folder, "report.html", png=png, csv=csv, self_contained=self_contained)
     typer.echo(next_steps(scenario, folder))
 
@@ -150,12 +242,6 @@ def take_away(folder: Path, page: str, *, png: bool, csv: bool, self_contained: 
 
 
 MAX_TRACE = 100  # traced lanes: each keeps every week's offers (about 250 kB on disk)
-
-
-def check_workers(workers: int) -> None:
-    """--workers is a count of processes: 0 (all cores) or more."""
-    if workers < 0:
-        fail(f"--workers {workers}: must be 0 (all cores) or more")
 
 
 def check_trace(trace: int, first_chunk: int) -> None:
@@ -192,29 +278,30 @@ def next_steps(scenario: Path, folder: Path) -> str:
     )
 
 
-def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None, given=None) -> None:
-    """Run `scn` into `folder` (or, with no scenario, resume the run in `folder`); with
-    `given` observations, report the ensemble conditioned on them."""
-    if workers > 1:
-        from sim.executors import start_fork_server
-
-        start_fork_server()  # the workers' model loads in the background meanwhile
+def _run(scn, folder: Path, trace: int, where: tuple, chunk: int = 0, given=None) -> None:
+    """Run `scn` into `folder` (or, with no scenario, resume the run in `folder`) on `where`
+    (local workers, Dask scheduler); with `given` observations, report the ensemble
+    conditioned on them."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from sim.ensemble import CHUNK_LANES
+    from sim.ensemble import chunk_sizes
     from sim.event_effects import lanes_needed
+    from sim.executors import SchedulerLost, open_pool, start_fork_server
     from sim.interrupt import stop_on_signals
-    from sim.loader import ScenarioError
-    from sim.run import RunFailed, resume_run, run_scenario, unfinished_scenario
-    from sim.store import DiskError, StoreError
+    from sim.run import RunFailed, chunks_on_disk, resume_run, run_scenario, unfinished_scenario
+    from sim.store import DiskError, ResultsFolder
 
     resuming = scn is None
     if resuming:
-        try:
-            scn = unfinished_scenario(folder)
-        except StoreError as err:
-            fail(str(err))
+        manifest = ResultsFolder.open(folder).need("run", complete=False).manifest
+        scn = unfinished_scenario(folder)
+        chunks = manifest["chunks"] - chunks_on_disk(folder)
+    else:
+        chunks = len(chunk_sizes(scn.replications, chunk))
+    workers, scheduler = max(1, min(where[0], chunks)), where[1]
+    if workers > 1 and scheduler is None:
+        start_fork_server()  # the workers' model loads in the background meanwhile
     console = Console()
     columns = [
         TextColumn("{task.description}"),
@@ -222,36 +309,28 @@ def _run(scn, folder: Path, trace: int, workers: int, chunk: int | None = None, 
         TextColumn("{task.completed:,}/{task.total:,} lanes"),
         TimeRemainingColumn(),
     ]
-    with stop_on_signals(), Progress(*columns, console=console, transient=True) as progress:
-        lanes = scn.replications + lanes_needed(scn)  # the run, then each event forced on, off
-        task = progress.add_task(f"simulating {scn.name}", total=lanes)
 
-        def advance(lanes: int) -> None:
-            progress.advance(task, lanes)
+    def note(text: str) -> None:
+        typer.echo(f"note: {text}", err=True)
 
-        def note(text: str) -> None:
-            typer.echo(f"note: {text}", err=True)
-
-        try:
+    try:
+        with (
+            stop_on_signals(),
+            open_pool(workers, scheduler) as pool,
+            Progress(*columns, console=console, transient=True) as progress,
+        ):
+            lanes = scn.replications + lanes_needed(scn)  # the run, then each event forced on, off
+            task = progress.add_task(f"simulating {scn.name}", total=lanes)
+            common = {"workers": workers, "pool": pool, "command": sys.argv}
+            advance = partial(progress.advance, task)
             if resuming:
-                summary = resume_run(
-                    folder, workers=workers, command=sys.argv, on_chunk=advance, on_note=note
-                )
+                summary = resume_run(folder, **common, on_chunk=advance, on_note=note)
             else:
                 summary = run_scenario(
-                    scn,
-                    folder,
-                    workers=workers,
-                    trace=trace,
-                    command=sys.argv,
-                    on_chunk=advance,
-                    chunk=chunk or CHUNK_LANES,
+                    scn, folder, **common, trace=trace, on_chunk=advance, chunk=chunk
                 )
-        except (StoreError, ScenarioError) as err:
-            fail(str(err))
-        except (RunFailed, DiskError, KeyboardInterrupt) as err:
-            progress.stop()
-            stopped(folder, err, given)
+    except (RunFailed, DiskError, SchedulerLost, KeyboardInterrupt) as err:
+        stopped(folder, err, given)
     if given is not None:
         nowcast(console, scn, folder, given, created=not resuming)
         return
@@ -355,44 +434,47 @@ def print_headline(console, scn, summary: dict, folder: Path) -> None:
         table.add_row(label, text)
     console.print(table)
     console.print(" ".join(run_sentences(summary, scn)), highlight=False)
-    console.print(f"results: {folder}  report: {folder / 'report.html'}")
+    page = folder / "report.html"
+    console.print(f"results: {folder}" + (f"  report: {page}" if page.is_file() else ""))
 
 
 @app.command()
 def show(folder: Annotated[Path, typer.Argument(help="A results folder of negsim run.")]) -> None:
-    """Print the headline figures of a finished run again, from its results folder."""
+    """Print the headline figures of a finished run (or sweep point) again, from its folder."""
     from rich.console import Console
 
-    from sim.store import StoreError, read_json, read_manifest
+    from sim.store import ResultsFolder, StoreError, read_json
 
+    ResultsFolder.open(folder).need("run", "point")
     summary_file = folder / "summary.json"
-    try:
-        status = read_manifest(folder).get("status")
-        if status != "complete":
-            fail(
-                f"{folder}: run is {status}, not complete; finish it with: negsim run --resume {folder}"
-            )
-        summary = read_json(summary_file)
-    except StoreError as err:
-        fail(str(err))
+    summary = read_json(summary_file)
     scn = load(folder / "scenario.yaml")
     try:
         print_headline(Console(), scn, summary, folder)
     except (KeyError, TypeError, ValueError) as err:
-        fail(f"{summary_file}: damaged ({type(err).__name__}: {err})")
+        raise StoreError(f"{summary_file}: damaged ({type(err).__name__}: {err})") from None
 
 
 @app.command()
-def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")]) -> None:
-    """Check scenario files; print one line per file; exit 2 if any is bad."""
-    from sim.loader import ScenarioError, load_scenario
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Scenario or sweep files to check.")],
+) -> None:
+    """Check scenario and sweep files; print one line per file; exit 2 if any is bad."""
+    from sim.designs import is_sweep_file, load_sweep_file
+    from sim.loader import load_scenario
+    from sim.sweep import plan_sweep
 
     bad = 0
     for path in files:
         try:
-            scn = load_scenario(path)
-            typer.echo(f"ok: {path} ({scn.name})")
-        except ScenarioError as err:
+            if is_sweep_file(path):
+                spec = load_sweep_file(path)
+                base = load_scenario(spec.scenario, sweep_overrides(path, spec))
+                plan = plan_sweep(base, spec.params, method=spec.method, samples=spec.samples)
+                typer.echo(f"ok: {path} (sweep of {base.name}, {len(plan.points)} points)")
+            else:
+                typer.echo(f"ok: {path} ({load_scenario(path).name})")
+        except NegsimError as err:
             typer.echo(f"error: {err}", err=True)
             bad += 1
     if bad:
@@ -405,12 +487,6 @@ def schema() -> None:
     from sim.scenario import Scenario
 
     typer.echo(json.dumps(Scenario.model_json_schema(), indent=2))
-
-
-WorkersOption = Annotated[int, typer.Option(help="Local worker processes (default: all cores).")]
-SchedulerOption = Annotated[
-    str | None, typer.Option(help="Run on a Dask cluster: tcp://HOST:PORT of its scheduler.")
-]
 
 
 @app.command()
@@ -426,10 +502,10 @@ def sweep(
     samples: Annotated[
         int | None, typer.Option(help="Points for random/lhs; base samples N for sobol.")
     ] = None,
-    reps: Annotated[int | None, typer.Option(help="Replications per point.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed, the same at every point.")] = None,
+    reps: RepsOption = None,
+    seed: SeedOption = None,
     set_: SetOption = None,
-    out: Annotated[Path | None, typer.Option(help="Sweep folder (default: results/...).")] = None,
+    out: OutOption = None,
     resume: Annotated[
         Path | None, typer.Option(help="Finish an interrupted sweep in this folder.")
     ] = None,
@@ -440,33 +516,24 @@ def sweep(
     self_contained: SelfContainedOption = False,
 ) -> None:
     """Sweep parameters of a scenario over a design; write sweep.parquet and sweep.html."""
-    from sim.designs import DesignError, SweepFile, is_sweep_file, load_sweep_file, parse_param
-    from sim.executors import ExecutorError
-    from sim.loader import ScenarioError
-    from sim.store import StoreError, default_folder
-    from sim.sweep import SweepError, plan_sweep
+    from sim.designs import SweepFile, is_sweep_file, load_sweep_file, parse_param
+    from sim.store import ResultsFolder, default_folder
+    from sim.sweep import plan_sweep
 
-    check_workers(workers)
     plan = None  # a new sweep's folder is laid out once the workers are known to be there
-    try:
-        folder = resume
-        if folder is None:
-            if scenario is None:
-                fail("give a scenario or sweep file, or --resume FOLDER")
-            spec = load_sweep_file(scenario) if is_sweep_file(scenario) else SweepFile(scenario, [])
-            overrides = list(set_ or [])
-            if reps or spec.replications:
-                overrides.append(f"replications={reps or spec.replications}")
-            if seed is not None or spec.seed is not None:
-                overrides.append(f"seed={seed if seed is not None else spec.seed}")
-            scn = load(spec.scenario, overrides)
-            params = spec.params + [parse_param(p) for p in param or []]
-            design = {"method": method or spec.method, "samples": samples or spec.samples}
-            folder = out or default_folder(sweep_folder_name(scn.name, design["method"], params))
-            plan = plan_sweep(scn, params, **design, description=spec.description)
-        _sweep(folder, workers or os.cpu_count() or 1, scheduler, plan)
-    except (DesignError, ScenarioError, StoreError, ExecutorError, SweepError) as err:
-        fail(str(err))
+    folder = resume
+    if folder is None:
+        if scenario is None:
+            fail("give a scenario or sweep file, or --resume FOLDER")
+        spec = load_sweep_file(scenario) if is_sweep_file(scenario) else SweepFile(scenario, [])
+        scn = load(spec.scenario, sweep_overrides(scenario, spec, set_, reps, seed))
+        params = spec.params + [parse_param(p) for p in param or []]
+        design = {"method": method or spec.method, "samples": samples or spec.samples}
+        folder = out or default_folder(sweep_folder_name(scn.name, design["method"], params))
+        plan = plan_sweep(scn, params, **design, description=spec.description)
+    else:
+        ResultsFolder.open(folder).need("sweep", complete=None)  # a complete one is finished again
+    _sweep(folder, workers_for(workers), scheduler, plan)
     from rich.console import Console
 
     from sim.sweep_report import terminal_summary
@@ -600,15 +667,12 @@ def compare(
     inputs: Annotated[
         list[Path], typer.Argument(help="Scenario YAML files and/or finished results folders.")
     ],
-    reps: Annotated[
-        int | None, typer.Option(help="Replications (default: the first scenario's).")
-    ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed (default: the first scenario's).")] = None,
+    reps: RepsOption = None,
+    seed: SeedOption = None,
     set_: SetOption = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Comparison folder (default: results/compare-TIME).")
-    ] = None,
+    out: OutOption = None,
     workers: WorkersOption = 0,
+    scheduler: SchedulerOption = None,
     png: PngOption = False,
     csv: CsvOption = False,
     self_contained: SelfContainedOption = False,
@@ -617,15 +681,12 @@ def compare(
     from rich.console import Console
     from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
-    from sim.compare import CompareError, compare, gather, terminal_table, write_table
+    from sim.compare import compare, gather, terminal_table, write_table
     from sim.compare_report import write_comparison_report
-    from sim.loader import ScenarioError
-    from sim.store import StoreError, default_folder
+    from sim.executors import open_pool
+    from sim.store import default_folder
     from sim.summary_text import compare_sentences
 
-    overrides = list(set_ or [])
-    overrides += [f"replications={reps}"] if reps is not None else []
-    overrides += [f"seed={seed}"] if seed is not None else []
     folder = out or default_folder("compare")
     console = Console()
     columns = [
@@ -633,19 +694,19 @@ def compare(
         TextColumn("{task.completed:,} lanes"),
         TimeElapsedColumn(),
     ]
-    try:
-        with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task("simulating", total=None)
-            entries = gather(
-                inputs,
-                folder,
-                overrides=overrides,
-                workers=workers or os.cpu_count() or 1,
-                command=sys.argv,
-                on_chunk=lambda lanes: progress.advance(task, lanes),
-            )
-    except (CompareError, ScenarioError, StoreError) as err:
-        fail(str(err))
+    with (
+        open_pool(workers_for(workers), scheduler) as pool,
+        Progress(*columns, console=console, transient=True) as progress,
+    ):
+        task = progress.add_task("simulating", total=None)
+        entries = gather(
+            inputs,
+            folder,
+            overrides=overrides(set_, reps, seed),
+            pool=pool,
+            command=sys.argv,
+            on_chunk=partial(progress.advance, task),
+        )
     figures = compare(entries)
     write_table(folder, figures)
     write_comparison_report(folder, entries, figures)

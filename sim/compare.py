@@ -4,7 +4,6 @@ difference, so a reader sees whether a difference is more than chance."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,17 +11,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from sim import columns as col
 from sim import store
 from sim.assets import ensure_plotly
-from sim.loader import ScenarioError, build, load_scenario
+from sim.errors import NegsimError
+from sim.executors import Pool
+from sim.loader import build, load_scenario
 from sim.outcomes import Z95, Measure, headline_measures, median_interval, wilson
 from sim.scenario import Scenario
 
 
-class CompareError(Exception):
+class CompareError(NegsimError):
     """An input is neither a scenario file nor a finished results folder."""
 
 
@@ -60,19 +60,11 @@ class Headline:
 
 
 def read_folder(folder: Path, name: str | None = None) -> Entry:
-    """A finished results folder of `negsim run` (CompareError if it is not one)."""
-    manifest_path = folder / "manifest.json"
-    if not manifest_path.is_file():
-        raise CompareError(f"{folder}: not a results folder (no manifest.json)")
-    status = json.loads(manifest_path.read_text()).get("status")
-    if status != "complete":
-        raise CompareError(f"{folder}: run is {status}, not complete")
-    resolved = yaml.safe_load((folder / "scenario.yaml").read_text())
+    """A finished run folder, or sweep point (StoreError saying what the folder is if not)."""
+    store.ResultsFolder.open(folder).need("run", "point")
+    resolved = store.read_yaml(folder / "scenario.yaml")
     resolved.pop("extends", None)  # already merged; the parent need not sit beside the results
-    try:
-        scenario = build(resolved, {}, {}, f"{folder}/scenario.yaml")
-    except ScenarioError as err:
-        raise CompareError(str(err)) from None
+    scenario = build(resolved, {}, {}, f"{folder}/scenario.yaml")
     runs = pd.read_parquet(folder / "runs.parquet")
     timeline = pd.read_parquet(folder / "timeline.parquet", columns=["date", "p_agreed"])
     return Entry(name or scenario.name, folder, scenario, runs, timeline)
@@ -82,13 +74,15 @@ def gather(
     inputs: list[Path],
     out: Path,
     *,
-    overrides: list[str],
+    overrides: list,
     workers: int = 1,
+    pool: Pool | None = None,
     command: list[str] | None = None,
     on_chunk: Callable[[int], None] = lambda lanes: None,
 ) -> list[Entry]:
-    """Read results folders and run scenario files under `out`, all with the first input's seed
-    and replications (unless --seed/--reps say otherwise), so their lanes pair up."""
+    """Read results folders and run scenario files under `out` (on `pool`, default `workers`
+    local processes), all with the first input's seed and replications (unless --seed/--reps
+    say otherwise), so their lanes pair up."""
     from sim.run import run_scenario
 
     if len(inputs) < 2:
@@ -107,7 +101,9 @@ def gather(
         else:
             scenario = load_scenario(path, common)
             folder = out / "runs" / _unique(scenario.name, names)
-            run_scenario(scenario, folder, workers=workers, command=command, on_chunk=on_chunk)
+            run_scenario(
+                scenario, folder, workers=workers, pool=pool, command=command, on_chunk=on_chunk
+            )
             entry = read_folder(folder)
         entry.name = _unique(entry.name, names)
         names.add(entry.name)

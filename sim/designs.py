@@ -10,11 +10,13 @@ from typing import Any
 import numpy as np
 import yaml
 
+from sim.errors import NegsimError
+
 METHODS = ("grid", "random", "lhs", "sobol")
 MAX_POINTS = 100_000  # more design points than this is a typo, not a sweep
 
 
-class DesignError(Exception):
+class DesignError(NegsimError):
     """A bad sweep specification, told in one line."""
 
 

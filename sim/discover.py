@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from sim import store
 from sim.calendar import Clock
+from sim.errors import NegsimError
 from sim.events import compile_events
 from sim.labels import event_label, path_label, value_text
 from sim.loader import ScenarioError, load_scenario
@@ -34,7 +35,7 @@ MAX_LANES = 100_000  # lanes used from a bigger run or sweep (a seeded random sa
 SIGNIFICANT = 0.05  # a restriction enters the rule when its quasi-p-value is at most this
 
 
-class DiscoverError(Exception):
+class DiscoverError(NegsimError):
     """Bad input: unknown outcome, a folder without inputs, an outcome the same in every lane."""
 
 

@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from sim.errors import NegsimError, Stopped
 from sim.interrupt import start_worker
 
 
-class ExecutorError(Exception):
+class ExecutorError(NegsimError):
     """The requested executor cannot be used (bad address, cluster unreachable)."""
 
 
-class SchedulerLost(Exception):
+class SchedulerLost(Stopped):
     """The Dask scheduler stopped answering mid-sweep; the finished points are kept."""
 
 
@@ -43,6 +44,19 @@ class Pool:
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.executor = self.renew()
         return True
+
+    def rest(self) -> None:
+        """Let local workers go, and their memory, while no chunks are to be sent; `ready`
+        starts fresh ones when more come. A cluster keeps its workers."""
+        if self.renew is not None and self.executor is not None:
+            self.executor.shutdown(cancel_futures=True)
+            self.executor = None
+
+    def ready(self) -> Executor | None:
+        """The executor to send chunks to (a rested local pool started again); None: this process."""
+        if self.executor is None and self.renew is not None:
+            self.executor = self.renew()
+        return self.executor
 
 
 def local_pool(workers: int) -> ProcessPoolExecutor:
@@ -117,9 +131,10 @@ def open_pool(workers: int, scheduler: str | None = None) -> Iterator[Pool]:
     try:
         yield pool
     except BaseException:
-        stop_now(pool.executor)
+        if pool.executor is not None:
+            stop_now(pool.executor)
         raise
-    pool.executor.shutdown(cancel_futures=True)
+    pool.rest()
 
 
 CONTACT_SECONDS = 15.0  # the longest negsim waits for any answer from a Dask scheduler

@@ -23,6 +23,7 @@ from sim import store
 from sim.calendar import Clock
 from sim.compare import newcombe_paired
 from sim.ensemble import chunk_sizes, make_executor, run_chunks
+from sim.errors import NegsimError
 from sim.labels import event_label, path_label, value_text
 from sim.loader import (
     ScenarioError,
@@ -42,7 +43,7 @@ RESAMPLES = 400  # paired bootstrap resamples behind a median's interval
 ARMS = "arms"
 
 
-class ExplainError(Exception):
+class ExplainError(NegsimError):
     """Nothing to explain, or a folder that is not an explain folder to resume."""
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from sim.errors import NegsimError
 from sim.inputs import Distribution, DistributionError, looks_like
 from sim.lane_paths import is_input_path
 from sim.scenario import PathError, Scenario, did_you_mean
@@ -28,7 +29,7 @@ PLAIN_YAML = {  # PyYAML's parser words -> what the user should look at
 }
 
 
-class ScenarioError(Exception):
+class ScenarioError(NegsimError):
     """A bad scenario, told in one line: where, which key, what is wrong."""
 
     def __init__(self, message: str) -> None:

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 import pyarrow.parquet as pq
 
 from sim import store
+from sim.errors import NegsimError
 from sim.outcomes import Timeline, summarize
 from sim.page import rows_table, sections_of, write_page
 from sim.report import headline_rows, mark_calendar
@@ -28,7 +29,7 @@ from sim.targets import FactFile, all_hold
 GIVEN = "given.yaml"
 
 
-class NoLaneMeets(Exception):
+class NoLaneMeets(NegsimError):
     """An observation (or all of them together) holds in no lane: nothing to condition on."""
 
 

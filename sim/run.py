@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
-from concurrent.futures import Executor
-from contextlib import suppress
+from collections.abc import Callable, Hashable
+from contextlib import nullcontext, suppress
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,9 +24,10 @@ import pyarrow.parquet as pq
 import yaml
 
 from sim import report, store
-from sim.ensemble import CHUNK_LANES, chunk_sizes, make_executor, run_chunks
+from sim.ensemble import CHUNK_LANES, Task, chunk_sizes, schedule
+from sim.errors import Stopped
 from sim.event_effects import event_effects, summary_entries
-from sim.executors import stop_now
+from sim.executors import Pool, open_pool
 from sim.interrupt import stop_on_signals
 from sim.loader import MAX_FILE_BYTES, ScenarioError, document, load_scenario
 from sim.model import ChunkResult
@@ -36,7 +38,7 @@ CHUNKS = "chunks"  # sub-folder of finished chunks while a run is unfinished
 Progress = Callable[[int], None]  # called with the lanes just finished
 
 
-class RunFailed(Exception):
+class RunFailed(Stopped):
     """A chunk raised (or its worker died); the finished chunks are kept for `--resume`."""
 
 
@@ -45,6 +47,7 @@ def run_scenario(
     out: Path,
     *,
     workers: int = 1,
+    pool: Pool | None = None,
     trace: int = 0,
     command: list[str] | None = None,
     on_chunk: Progress = lambda lanes: None,
@@ -52,43 +55,62 @@ def run_scenario(
 ) -> dict:
     """Simulate `scenario.replications` lanes with `scenario.seed`; write every result file.
 
-    `chunk` lanes share one seed stream and are saved together: the unit of resuming. The
-    same seed and chunk give the same numbers on any number of workers.
+    Chunks run on `pool` (default: `workers` local processes). `chunk` lanes share one seed
+    stream and are saved together: the unit of resuming. The same seed and chunk give the same
+    numbers on any pool.
     """
     if chunk < 1:
         raise ValueError(f"chunk must be at least 1 lane, got {chunk}")
-    text = resolved_yaml(scenario)
+    text = resolved_yaml(scenario)  # checked before the folder is made
+    with store.new_folder(out):
+        extra = {"workers": workers, "command": command or []}
+        manifest = lay_out(scenario, out, chunk=chunk, trace=trace, extra=extra, text=text)
+        return _complete(scenario, out, manifest, pool, workers, on_chunk)
+
+
+def lay_out(
+    scenario: Scenario,
+    out: Path,
+    *,
+    chunk: int,
+    trace: int = 0,
+    extra: dict[str, Any] | None = None,
+    text: str | None = None,
+) -> dict:
+    """Write a fresh run folder's scenario.yaml and manifest (status running, with `extra`)."""
+    text = text or resolved_yaml(scenario)
+    with store.laying_out(out):
+        store.write_atomic(out / "scenario.yaml", text)
+        manifest = {
+            "status": "running",
+            "kind": "run",
+            "scenario": scenario.name,
+            "seed": scenario.seed,
+            "replications": scenario.replications,
+            "chunk_lanes": chunk,
+            "chunks": len(chunk_sizes(scenario.replications, chunk)),
+            "trace": trace,
+            "scenario_sha256": store.digest(out / "scenario.yaml"),
+            **(extra or {}),
+            "started": store.now(),
+            "versions": store.versions(),
+        }
+        store.write_json(out / "manifest.json", manifest)
+    return manifest
+
+
+def resolved_yaml(scenario: Scenario) -> str:
+    """The scenario as run (`extends:` merged, overrides applied, defaults filled): it loads back
+    to the same scenario, so a results folder can be resumed or rerun from its scenario.yaml.
+    ScenarioError if it is too large for a results folder."""
+    text = yaml.safe_dump(document(scenario), sort_keys=False, allow_unicode=True)
     if len(text.encode()) > MAX_FILE_BYTES:  # its folder could be neither shown nor resumed
         size = len(text.encode()) / 1_000_000
         raise ScenarioError(
             f"{scenario.name}: the resolved scenario is {size:.1f} MB; at most "
             f"{MAX_FILE_BYTES // 1_000_000} MB fit a results folder"
         )
-    with store.new_folder(out):
-        with store.laying_out(out):
-            store.write_atomic(out / "scenario.yaml", text)
-            manifest = {
-                "status": "running",
-                "scenario": scenario.name,
-                "seed": scenario.seed,
-                "replications": scenario.replications,
-                "chunk_lanes": chunk,
-                "chunks": len(chunk_sizes(scenario.replications, chunk)),
-                "workers": workers,
-                "trace": trace,
-                "scenario_sha256": store.digest(out / "scenario.yaml"),
-                "command": command or [],
-                "started": store.now(),
-                "versions": store.versions(),
-            }
-            store.write_json(out / "manifest.json", manifest)
-        return _complete(scenario, out, manifest, workers, on_chunk)
-
-
-def resolved_yaml(scenario: Scenario) -> str:
-    """The scenario as run (`extends:` merged, overrides applied, defaults filled): it loads back
-    to the same scenario, so a results folder can be resumed or rerun from its scenario.yaml."""
-    return yaml.safe_dump(document(scenario), sort_keys=False, allow_unicode=True)
+    return text
 
 
 MANIFEST_NUMBERS = {"seed": 0, "replications": 1, "chunk_lanes": 1, "trace": 0}  # key -> minimum
@@ -127,6 +149,7 @@ def resume_run(
     out: Path,
     *,
     workers: int = 1,
+    pool: Pool | None = None,
     command: list[str] | None = None,
     on_chunk: Progress = lambda lanes: None,
     on_note: Callable[[str], None] = lambda text: None,
@@ -143,7 +166,7 @@ def resume_run(
         manifest.update(status="running", workers=workers, resumed=resumed)
         manifest.pop("error", None)
         manifest.setdefault("scenario_sha256", store.digest(out / "scenario.yaml"))
-        return _complete(scenario, out, manifest, workers, on_chunk, on_note)
+        return _complete(scenario, out, manifest, pool, workers, on_chunk, on_note)
 
 
 def chunks_on_disk(out: Path) -> int:
@@ -155,46 +178,48 @@ def _complete(
     scenario: Scenario,
     out: Path,
     manifest: dict,
+    pool: Pool | None,
     workers: int,
     on_chunk: Progress,
     on_note: Callable[[str], None] = lambda text: None,
 ) -> dict:
-    """Simulate the missing chunks, assemble the result files, mark the folder complete.
+    """Simulate the missing chunks on `pool` (default: at most `workers` local processes, one
+    per chunk), assemble the result files, mark the folder complete.
 
     An interrupt, a failing chunk or a failing disk leaves the manifest `interrupted`, the
     finished chunks kept and no temporary file behind."""
     started = time.perf_counter()
-    executor = None
     with stop_on_signals():
         try:
             store.write_json(out / "manifest.json", manifest)
-            (out / CHUNKS).mkdir(exist_ok=True)
-            sizes = chunk_sizes(scenario.replications, manifest["chunk_lanes"])
-            timeline = Timeline(scenario)
-            done = _saved_chunks(out, manifest, sizes, timeline, on_note)
-            on_chunk(sum(sizes[i] for i in done))
-            executor = make_executor(workers, len(sizes) - len(done))
-            _simulate(scenario, out, manifest, set(done), executor, timeline, on_chunk)
-            simulated = time.perf_counter() - started
-            if scenario.events and executor is None:  # the forced arms may use the pool
-                executor = make_executor(workers, len(chunk_sizes(scenario.replications)))
-            events = event_effects(scenario, executor, on_chunk)
-            if executor is not None:
-                executor.shutdown()  # idle workers would hold their memory while we assemble
-            summary = _assemble(scenario, out, timeline, len(sizes), events)
+            run = Chunks.open(out, scenario, manifest, on_note)
+            on_chunk(run.lanes_done)
+            todo = len(run.sizes) - len(run.done)
+            with nullcontext(pool) if pool else open_pool(min(workers, todo)) as chosen:
+                simulate(run, chosen, on_chunk)
+                simulated = time.perf_counter() - started
+                events = event_effects(scenario, chosen.ready(), on_chunk)
+                chosen.rest()  # idle workers would hold their memory while we assemble
+            summary = run.assemble(events)
         except BaseException as err:
-            if executor is not None:
-                stop_now(executor)
             _stopped(out, manifest, err)
             raise
-    manifest.update(
-        status="complete",
-        finished=store.now(),
-        seconds={"simulate": round(simulated, 3), "total": round(time.perf_counter() - started, 3)},
-    )
-    store.write_json(out / "manifest.json", manifest)
-    shutil.rmtree(out / CHUNKS, ignore_errors=True)
+    seconds = {"simulate": round(simulated, 3), "total": round(time.perf_counter() - started, 3)}
+    run.finish(seconds=seconds)
     return summary
+
+
+def simulate(run: Chunks, pool: Pool, on_chunk: Progress = lambda lanes: None) -> None:
+    """Simulate the run's missing chunks on `pool`, saving each as soon as it finishes; the
+    first failure stops the run (RunFailed), the chunks saved so far kept."""
+    for task, outcome in schedule(run.tasks(), pool):
+        if isinstance(outcome, Exception):
+            raise RunFailed(
+                f"chunk {task.index} (lanes {task.first}..{task.first + task.lanes - 1}) failed: "
+                f"{type(outcome).__name__}: {outcome}"
+            ) from outcome
+        run.save(task.index, outcome)
+        on_chunk(task.lanes)
 
 
 def _stopped(out: Path, manifest: dict, err: BaseException) -> None:
@@ -205,73 +230,88 @@ def _stopped(out: Path, manifest: dict, err: BaseException) -> None:
         store.write_json(out / "manifest.json", {**manifest, "status": "interrupted", **failed})
 
 
-def _saved_chunks(
-    out: Path, manifest: dict, sizes: list[int], timeline: Timeline, on_note: Callable[[str], None]
-) -> list[int]:
-    """Indices of the chunks on disk that hold what they should (added to `timeline`); any other
-    saved chunk is removed, to be simulated again."""
-    done = []
-    for index in range(len(sizes)):
-        if not (_counts_path(out, index).exists() or _runs_path(out, index).exists()):
-            continue
-        expect = _chunk_label(manifest, index, sizes[index])
-        chunk, problem = _load_chunk(out, index, expect)
-        if chunk is None:
-            _runs_path(out, index).unlink(missing_ok=True)
-            _counts_path(out, index).unlink(missing_ok=True)
-            if problem:
-                on_note(f"chunk {index} {problem}: simulating it again")
-            continue
-        timeline.add(chunk)
-        done.append(index)
-    return done
+@dataclass
+class Chunks:
+    """The chunks of a run folder being filled: which are saved, their weekly totals, and how
+    to save one more and to join them into the result files once all are in."""
 
+    out: Path
+    scenario: Scenario
+    manifest: dict
+    sizes: list[int]
+    timeline: Timeline
+    done: set[int]
 
-def _chunk_label(manifest: dict, index: int, lanes: int) -> dict[str, object]:
-    """What a saved chunk must say it holds: seed, scenario digest and its lane range."""
-    return {
-        "seed": manifest["seed"],
-        "scenario_sha256": manifest["scenario_sha256"],
-        "first_lane": index * manifest["chunk_lanes"],
-        "lanes": lanes,
-    }
+    @classmethod
+    def open(
+        cls,
+        out: Path,
+        scenario: Scenario,
+        manifest: dict,
+        on_note: Callable[[str], None] = lambda text: None,
+    ) -> Chunks:
+        """The run in `out` with the chunks saved so far that hold what they should; any other
+        saved chunk is removed, to be simulated again (`on_note` says why)."""
+        (out / CHUNKS).mkdir(exist_ok=True)
+        sizes = chunk_sizes(scenario.replications, manifest["chunk_lanes"])
+        run = cls(out, scenario, manifest, sizes, Timeline(scenario), set())
+        for index in range(len(sizes)):
+            if not (_counts_path(out, index).exists() or _runs_path(out, index).exists()):
+                continue
+            chunk, problem = _load_chunk(out, index, run.label(index))
+            if chunk is None:
+                _runs_path(out, index).unlink(missing_ok=True)
+                _counts_path(out, index).unlink(missing_ok=True)
+                if problem:
+                    on_note(f"chunk {index} {problem}: simulating it again")
+                continue
+            run.timeline.add(chunk)
+            run.done.add(index)
+        return run
 
+    @property
+    def lanes_done(self) -> int:
+        """Lanes in the chunks saved so far."""
+        return sum(self.sizes[i] for i in self.done)
 
-def _simulate(
-    scenario: Scenario,
-    out: Path,
-    manifest: dict,
-    done: set[int],
-    executor: Executor | None,
-    timeline: Timeline,
-    on_chunk: Progress,
-) -> None:
-    """Run every chunk not in `done`, saving each as soon as it finishes."""
-    chunk = manifest["chunk_lanes"]
-    sizes = chunk_sizes(scenario.replications, chunk)
-    results = run_chunks(
-        scenario,
-        scenario.replications,
-        scenario.seed,
-        executor,
-        manifest["trace"],
-        skip=done.__contains__,
-        chunk=chunk,
-    )
-    for index in (i for i in range(len(sizes)) if i not in done):
-        try:
-            _, result = next(results)
-        except Exception as err:
-            first = index * chunk
-            raise RunFailed(
-                f"chunk {index} (lanes {first}..{first + sizes[index] - 1}) failed: "
-                f"{type(err).__name__}: {err}"
-            ) from err
+    @property
+    def complete(self) -> bool:
+        """Every chunk is saved."""
+        return len(self.done) == len(self.sizes)
+
+    def tasks(self, label: Callable[[int], Hashable] = lambda index: index) -> list[Task]:
+        """The chunks still to simulate, each labelled by label(its index)."""
+        seed, chunk, trace = (
+            self.scenario.seed,
+            self.manifest["chunk_lanes"],
+            self.manifest["trace"],
+        )
+        return [
+            Task(self.scenario, i, n, seed, chunk, trace, label(i))
+            for i, n in enumerate(self.sizes)
+            if i not in self.done
+        ]
+
+    def label(self, index: int) -> dict[str, object]:
+        """What a saved chunk must say it holds: seed, scenario digest and its lane range."""
+        return {
+            "seed": self.manifest["seed"],
+            "scenario_sha256": self.manifest["scenario_sha256"],
+            "first_lane": index * self.manifest["chunk_lanes"],
+            "lanes": self.sizes[index],
+        }
+
+    def save(self, index: int, result: ChunkResult) -> None:
+        """Save a finished chunk (its lanes, then its counts, which mark it done)."""
+        out, lanes = self.out, self.sizes[index]
         if result.trace is not None:
-            _write_traces(out / "traces.parquet", result.trace, scenario, timeline)
-        lanes = np.arange(sizes[index], dtype=np.int64) + index * chunk
-        store.write_table(_runs_path(out, index), {"lane": lanes, **result.runs})
-        label = _chunk_label(manifest, index, sizes[index])
+            _write_traces(out / "traces.parquet", result.trace, self.scenario, self.timeline)
+        first = index * self.manifest["chunk_lanes"]
+        store.write_table(
+            _runs_path(out, index),
+            {"lane": np.arange(lanes, dtype=np.int64) + first, **result.runs},
+        )
+        label = self.label(index)
         label["runs_sha256"] = store.digest(_runs_path(out, index))
         store.write_arrays(
             _counts_path(out, index),
@@ -279,32 +319,39 @@ def _simulate(
             offer_hist=result.offer_hist,
             **{key: np.array(value) for key, value in label.items()},
         )
-        timeline.add(result)
-        on_chunk(sizes[index])
+        self.timeline.add(result)
+        self.done.add(index)
 
+    def assemble(self, events: pd.DataFrame | None) -> dict:
+        """Join the saved chunks into runs.parquet; write timeline and summary, and with the
+        forced-event table `events` also events.parquet and report.html (a sweep point has none)."""
+        out, scenario = self.out, self.scenario
+        runs = store.TableWriter(out / "runs.parquet")
+        try:
+            for index in range(len(self.sizes)):
+                table = pq.read_table(_runs_path(out, index))
+                runs.write({name: table.column(name) for name in table.column_names})
+            runs.close()
+        except BaseException:
+            runs.abandon()
+            raise
+        weekly = self.timeline.table()
+        store.write_frame(out / "timeline.parquet", weekly)
+        summary = summarize(ParquetColumns(out / "runs.parquet"), self.timeline, scenario)
+        if events is not None:
+            store.write_frame(out / "events.parquet", events)
+            for name, forced in summary_entries(events).items():
+                summary["events"][name]["forced"] = forced
+        store.write_json(out / "summary.json", summary)
+        if events is not None:
+            report.write_run_report(out, scenario, summary, weekly)
+        return summary
 
-def _assemble(
-    scenario: Scenario, out: Path, timeline: Timeline, chunks: int, events: pd.DataFrame
-) -> dict:
-    """Join the saved chunks into runs.parquet; write timeline, events, summary and report."""
-    runs = store.TableWriter(out / "runs.parquet")
-    try:
-        for index in range(chunks):
-            table = pq.read_table(_runs_path(out, index))
-            runs.write({name: table.column(name) for name in table.column_names})
-        runs.close()
-    except BaseException:
-        runs.abandon()
-        raise
-    weekly = timeline.table()
-    store.write_frame(out / "timeline.parquet", weekly)
-    store.write_frame(out / "events.parquet", events)
-    summary = summarize(ParquetColumns(out / "runs.parquet"), timeline, scenario)
-    for name, forced in summary_entries(events).items():
-        summary["events"][name]["forced"] = forced
-    store.write_json(out / "summary.json", summary)
-    report.write_run_report(out, scenario, summary, weekly)
-    return summary
+    def finish(self, **extra: Any) -> None:
+        """Mark the folder complete and drop its chunks (runs.parquet holds them now)."""
+        self.manifest.update(status="complete", finished=store.now(), **extra)
+        store.write_json(self.out / "manifest.json", self.manifest)
+        shutil.rmtree(self.out / CHUNKS, ignore_errors=True)
 
 
 def _runs_path(out: Path, index: int) -> Path:

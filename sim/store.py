@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -24,17 +25,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.errors import NegsimError, Stopped
 from sim.interrupt import stop_on_signals
 
 DISK_ERRORS = (errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EDQUOT, errno.EROFS)
 _HELD: dict[Path, list[int]] = {}  # folders this process owns -> [lock fd, nesting depth]
 
 
-class StoreError(Exception):
+class StoreError(NegsimError):
     """The results folder cannot be used (exists, not writable, in use, damaged, ...)."""
 
 
-class DiskError(Exception):
+class DiskError(Stopped):
     """A results file could not be written: a full disk, a file-size limit, an I/O error."""
 
 
@@ -286,3 +288,103 @@ class TableWriter:
                 self.writer.close()
             self.writer = None
         self.tmp.unlink(missing_ok=True)
+
+
+RESUME = {  # kind -> how to finish an unfinished folder of it
+    "run": "negsim run --resume {path}",
+    "sweep": "negsim sweep --resume {path}",
+    "explain": "negsim explain --resume {path}",
+    "calibration": "negsim calibrate --resume {path}",
+}
+NOUNS = {"run": "run", "point": "sweep point", "calibration": "calibration"}
+PAGES = {
+    "run": "report.html",
+    "sweep": "sweep.html",
+    "comparison": "comparison.html",
+    "explain": "explain.html",
+    "calibration": "calibrate.html",
+    "discover": "discover.html",
+}
+
+
+@dataclass(frozen=True)
+class ResultsFolder:
+    """A results folder of any command (run, sweep point, sweep, comparison, explain, ...):
+    what it is, whether it is finished, and what to do with it, said in one line."""
+
+    path: Path
+    kind: str
+    status: str
+    manifest: dict
+
+    @classmethod
+    def open(cls, path: Path) -> ResultsFolder:
+        """The folder at `path` (StoreError if it is not a results folder of negsim)."""
+        if not (path / "manifest.json").is_file() and (path / "comparison.json").is_file():
+            return cls(path, "comparison", "complete", {})
+        manifest = read_manifest(path)
+        kind = str(manifest.get("kind", "sweep" if (path / "design.parquet").is_file() else "run"))
+        if kind == "run" and "point" in manifest:
+            kind = "point"
+        return cls(path, kind, str(manifest.get("status", "unknown")), manifest)
+
+    @property
+    def sweep(self) -> Path:
+        """The sweep folder a point belongs to."""
+        return self.path.parent.parent
+
+    def describe(self) -> str:
+        """One line: what the folder is, its status, and what to do with it."""
+        return f"{self.path}: {self._what()}, {self.status}; {self._advice()}"
+
+    def need(self, *kinds: str, complete: bool | None = True) -> ResultsFolder:
+        """This folder if it is of one of `kinds` and finished (complete=False: unfinished;
+        None: either), else StoreError saying what it is and what to do with it."""
+        path, done, noun = self.path, self.status == "complete", NOUNS.get(self.kind, self.kind)
+        if self.kind not in kinds:
+            wanted = " or ".join(NOUNS.get(k, k) for k in kinds)
+            raise StoreError(f"{path}: not a {wanted} folder but {self._what()}; {self._advice()}")
+        if complete and not done:
+            raise StoreError(f"{path}: {noun} is {self.status}, not complete; {self._advice()}")
+        if complete is False and done:
+            raise StoreError(f"{path}: this {noun} is already complete; nothing to resume")
+        return self
+
+    def _what(self) -> str:
+        if self.kind == "point":
+            return f"point {self.manifest['point']} of the sweep in {self.sweep}"
+        if self.kind == "sweep":
+            return f"a sweep folder of {self.manifest.get('points', '?')} points"
+        return f"a {NOUNS.get(self.kind, self.kind)} folder"
+
+    def _advice(self) -> str:
+        path = self.path
+        if self.kind == "point":
+            if self.status == "complete":
+                return f"show it with: negsim show {path}"
+            return f"finish it with: negsim sweep --resume {self.sweep}"
+        if self.status != "complete":
+            again = RESUME.get(self.kind)
+            return f"finish it with: {again.format(path=path)}" if again else "it did not finish"
+        page = path / PAGES.get(self.kind, "")
+        if self.kind == "sweep":
+            return f"open {page}, or show a point: negsim show {path / 'points' / '00000'}"
+        if self.kind == "comparison":
+            runs = " ".join(str(p) for p in sorted((path / "runs").glob("*"))[:2])
+            return f"open {page}, or compare its runs again: negsim compare {runs}"
+        return f"open {page}" if page.is_file() else "its files are in the folder"
+
+
+def read_yaml(path: Path) -> dict:
+    """A YAML mapping from a results folder (safe loader), or StoreError naming the file."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StoreError(f"{path}: missing") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as err:
+        raise StoreError(f"{path}: unreadable ({_reason(err)})") from None
+    if not isinstance(data, dict):
+        raise StoreError(f"{path}: not a scenario (expected a mapping)")
+    return data

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from sim import store
 from sim.calendar import Clock
+from sim.errors import NegsimError
 from sim.labels import event_label, path_label, value_text
 from sim.loader import ScenarioError, load_scenario
 from sim.model import NegotiationModel
@@ -25,7 +26,7 @@ from sim.scenario import Effect, Scenario
 MOVED = 1e-9  # an offer that changed by less than this did not move
 
 
-class StoryError(Exception):
+class StoryError(NegsimError):
     """No such lane, or not a finished run folder."""
 
 

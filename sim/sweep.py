@@ -10,12 +10,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import shutil
 import time
-from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from contextlib import suppress
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +25,18 @@ from pydantic import ValidationError
 from sim import columns as col
 from sim import store
 from sim.designs import METHODS, Param, design, parse_param, sobol_indices
-from sim.ensemble import CHUNK_LANES, chunk_sizes, run_chunk
-from sim.executors import Pool, SchedulerLost
+from sim.ensemble import CHUNK_LANES, Task, chunk_sizes, schedule
+from sim.errors import NegsimError, Stopped
+from sim.executors import Pool
 from sim.interrupt import stop_on_signals
 from sim.loader import ScenarioError, apply_override, bound_inputs, document, split_inputs
 from sim.model import ChunkResult
-from sim.outcomes import Columns, Measure, Timeline, headline_measures, summarize
+from sim.outcomes import Columns, Measure, headline_measures
+from sim.run import CHUNKS, Chunks, lay_out, resolved_yaml
 from sim.scenario import Scenario
 
 
-class SweepError(Exception):
+class SweepError(NegsimError):
     """A sweep folder cannot be resumed."""
 
 
@@ -53,7 +53,7 @@ class PointFailure:
         return f"point {self.point} ({values}) failed: {self.error}"
 
 
-class PointsFailed(Exception):
+class PointsFailed(Stopped):
     """Some design points failed; every other point finished and was kept."""
 
     def __init__(self, failures: list[PointFailure]) -> None:
@@ -206,39 +206,129 @@ def _sweep_manifest(out: Path) -> dict:
 
 def remaining(out: Path) -> tuple[int, int, int]:
     """Points, lanes and chunks still to simulate in the sweep folder `out` (SweepError if not
-    one)."""
+    one); the saved chunks of half-done points count as done."""
     manifest = _sweep_manifest(out)
-    done = len(list((out / "points").glob("*/point.json")))
-    todo = max(manifest["points"] - done, 0)
-    return todo, todo * manifest["replications"], todo * len(chunk_sizes(manifest["replications"]))
+    sizes = chunk_sizes(manifest["replications"], manifest.get("chunk_lanes", CHUNK_LANES))
+    points = lanes = chunks = 0
+    for index in range(manifest["points"]):
+        folder = _point_dir(out, index)
+        if (folder / "point.json").exists():
+            continue
+        left = [
+            n for i, n in enumerate(sizes) if not (folder / CHUNKS / f"counts-{i:05d}.npz").exists()
+        ]
+        points, lanes, chunks = points + 1, lanes + sum(left), chunks + len(left)
+    return points, lanes, chunks
 
 
 def run_sweep(
     out: Path, pool: Pool, on_progress: OnProgress = lambda points, lanes: None
 ) -> pd.DataFrame:
-    """Simulate every unfinished point of the sweep in `out`; write sweep.parquet and sweep.html."""
+    """Simulate every unfinished point of the sweep in `out` (each point a run folder, its chunks
+    saved as they finish); write sweep.parquet and sweep.html."""
     started = time.perf_counter()
     with store.owned(out):
         manifest = _sweep_manifest(out)
         base, points = _read_layout(out)
-        todo = [i for i in range(len(points)) if not (_point_dir(out, i) / "point.json").exists()]
         manifest.update(status="running", where=pool.where, failed=[])
         store.write_json(out / "manifest.json", manifest)
-        failures: list[PointFailure] = []
+        sweep = _Points(out, base, points, manifest.get("chunk_lanes", CHUNK_LANES), on_progress)
         with stop_on_signals():
             try:
-                for index, outcome in _simulate(base, points, todo, pool, on_progress):
-                    if isinstance(outcome, Exception):
-                        failures.append(PointFailure(index, points[index], _one_line(outcome)))
-                    else:
-                        _write_point(out, index, points[index], *outcome)
-                    on_progress(1, 0)
+                for task, outcome in schedule(sweep.tasks(), pool):
+                    sweep.take(task, outcome)
             except BaseException:
                 store.remove_partials(out)
                 with suppress(store.DiskError):
                     store.write_json(out / "manifest.json", {**manifest, "status": "interrupted"})
                 raise
-        return _finish(out, manifest, failures, started)
+        return _finish(out, manifest, sweep.failures, started)
+
+
+class _Points:
+    """The unfinished points of a sweep: each opened as a run folder just before its chunks go
+    out, and closed (assembled, point.json written) as soon as its last chunk is saved."""
+
+    def __init__(
+        self, out: Path, base: dict, points: list[dict], chunk: int, on_progress: OnProgress
+    ) -> None:
+        self.out, self.base, self.points, self.chunk = out, base, points, chunk
+        self.on_progress = on_progress
+        self.open: dict[int, Chunks] = {}
+        self.failures: list[PointFailure] = []
+
+    def tasks(self) -> Iterator[Task]:
+        """The chunks still to simulate, point by point, each labelled (point, chunk)."""
+        for index, values in enumerate(self.points):
+            if (_point_dir(self.out, index) / "point.json").exists():
+                continue
+            run = self._open(index, values)
+            if run is None:
+                continue
+            self.open[index] = run
+            if run.complete:
+                self._close(index)
+            yield from run.tasks(lambda i, point=index: (point, i))
+
+    def take(self, task: Task, outcome: ChunkResult | Exception) -> None:
+        """Save a finished chunk, closing its point when it was the last; note a failed one."""
+        point = task.label[0]
+        if isinstance(outcome, Exception):
+            if all(f.point != point for f in self.failures):
+                self.failures.append(PointFailure(point, self.points[point], _one_line(outcome)))
+                self.on_progress(1, 0)
+            return
+        run = self.open[point]
+        run.save(task.index, outcome)
+        self.on_progress(0, task.lanes)
+        if run.complete and all(f.point != point for f in self.failures):
+            self._close(point)
+
+    def _open(self, index: int, values: dict[str, Any]) -> Chunks | None:
+        """The point's run folder, laid out afresh unless it holds this point's run; None if it
+        was assembled already (its point.json is then written here)."""
+        folder = _point_dir(self.out, index)
+        scenario = point_scenario(self.base, values)
+        text = resolved_yaml(scenario)
+        manifest = _point_manifest(folder, scenario, text, self.chunk)
+        if manifest is None:
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            extra = {"point": index, "sweep": ".."}
+            manifest = lay_out(scenario, folder, chunk=self.chunk, extra=extra, text=text)
+        elif manifest["status"] == "complete":
+            _write_point(folder, index, values, scenario, store.read_json(folder / "summary.json"))
+            self.on_progress(1, 0)
+            return None
+        return Chunks.open(folder, scenario, manifest)
+
+    def _close(self, index: int) -> None:
+        """Assemble a point whose chunks are all saved; its point.json marks it finished."""
+        run = self.open.pop(index)
+        summary = run.assemble(None)
+        run.finish()
+        _write_point(run.out, index, self.points[index], run.scenario, summary)
+        self.on_progress(1, 0)
+
+
+def _point_manifest(folder: Path, scenario: Scenario, text: str, chunk: int) -> dict | None:
+    """The manifest of a point folder that holds this very run (scenario, seed, chunking), or
+    None if the folder must be laid out afresh."""
+    try:
+        if (folder / "scenario.yaml").read_text(encoding="utf-8") != text:
+            return None
+        manifest = store.read_manifest(folder)
+    except (OSError, UnicodeDecodeError, store.StoreError):
+        return None
+    expect = {
+        "seed": scenario.seed,
+        "chunk_lanes": chunk,
+        "trace": 0,
+        "scenario_sha256": store.digest(folder / "scenario.yaml"),
+    }
+    if any(manifest.get(key) != value for key, value in expect.items()):
+        return None
+    return manifest
 
 
 def _read_layout(out: Path) -> tuple[dict, list[dict[str, Any]]]:
@@ -288,123 +378,15 @@ def _one_line(error: Exception) -> str:
     return f"{type(error).__name__}: {text}"
 
 
-def _simulate(
-    base: dict, points: list[dict], todo: list[int], pool: Pool, on_progress: OnProgress
-) -> Iterator[tuple[int, tuple[dict[str, np.ndarray], Timeline, Scenario] | Exception]]:
-    """Run the chunks of the `todo` points; yield each point as soon as all its chunks are in,
-    or with the exception of its first failed chunk (its other chunks are then ignored)."""
-    scenarios = {i: point_scenario(base, points[i]) for i in todo}
-    tasks = [
-        (i, c, lanes)
-        for i in todo
-        for c, lanes in enumerate(chunk_sizes(scenarios[i].replications))
-    ]
-    waiting = {i: len(chunk_sizes(scenarios[i].replications)) for i in todo}
-    parts: dict[int, dict[int, ChunkResult]] = {i: {} for i in todo}
-    for (point, chunk, lanes), result in _execute(tasks, scenarios, pool):
-        if point not in parts:
-            continue  # an earlier chunk of this point failed
-        if isinstance(result, Exception):
-            del parts[point]
-            yield point, result
-            continue
-        parts[point][chunk] = result
-        on_progress(0, lanes)
-        if len(parts[point]) == waiting[point]:
-            chunks = parts.pop(point)
-            scenario = scenarios[point]
-            timeline = Timeline(scenario)
-            for c in sorted(chunks):
-                timeline.add(chunks[c])
-            runs = {
-                key: np.concatenate([chunks[c].runs[key] for c in sorted(chunks)])
-                for key in chunks[0].runs
-            }
-            yield point, (runs, timeline, scenario)
-
-
-def _execute(
-    tasks: list[tuple[int, int, int]], scenarios: dict[int, Scenario], pool: Pool
-) -> Iterator[tuple[tuple[int, int, int], ChunkResult | Exception]]:
-    """Run `run_chunk` per task, at most `pool.slots` in flight; yield results or exceptions.
-
-    A crashed worker breaks a local pool: the pool is renewed and the tasks it was running are
-    tried again one at a time, so only the task that crashes a worker on its own is reported.
-    """
-    if pool.executor is None:
-        for point, chunk, lanes in tasks:
-            scn = scenarios[point]
-            yield (point, chunk, lanes), _attempt(partial(run_chunk, scn, chunk, lanes, scn.seed))
-        return
-    queue = deque(tasks)
-    pending: dict[Future, tuple[int, int, int]] = {}
-    crashes: Counter = Counter()
-    try:
-        while queue or pending:
-            while len(pending) < pool.slots and queue:
-                suspects = crashes[queue[0]] or any(crashes[t] for t in pending.values())
-                if pending and suspects:
-                    break  # tasks caught in a crash run alone, so only the culprit is blamed
-                task = queue.popleft()
-                scn = scenarios[task[0]]
-                try:
-                    future = pool.executor.submit(run_chunk, scn, task[1], task[2], scn.seed)
-                except BrokenExecutor:  # a worker died; its futures below will say so
-                    queue.appendleft(task)
-                    break
-                pending[future] = task
-            done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
-            if not done and pool.lost():
-                raise SchedulerLost(f"the scheduler of {pool.where} stopped answering")
-            broken = False
-            for future in done:
-                task = pending.pop(future)
-                outcome = _attempt(future.result)
-                if isinstance(outcome, BrokenExecutor) and pool.renew:
-                    broken = True
-                    crashes[task] += 1
-                    if crashes[task] < 2:
-                        queue.appendleft(task)
-                        continue
-                yield task, outcome
-            if broken:
-                queue.extendleft(reversed([pending.pop(f) for f in list(pending)]))
-                pool.restart()
-    finally:
-        for future in pending:
-            future.cancel()
-
-
-def _attempt(call: Callable[[], ChunkResult]) -> ChunkResult | Exception:
-    """The call's result, or the exception it raised (a failed point must not stop the sweep)."""
-    try:
-        return call()
-    except Exception as err:
-        return err
-
-
 def _point_dir(out: Path, index: int) -> Path:
     return out / "points" / f"{index:05d}"
 
 
 def _write_point(
-    out: Path,
-    index: int,
-    values: dict[str, Any],
-    runs: dict[str, np.ndarray],
-    timeline: Timeline,
-    scenario: Scenario,
+    folder: Path, index: int, values: dict[str, Any], scenario: Scenario, summary: dict
 ) -> None:
-    """Per-point runs and summary; `point.json` (written last, atomically) marks it finished."""
-    folder = _point_dir(out, index)
-    folder.mkdir(parents=True, exist_ok=True)
-    lanes = {"lane": np.arange(len(runs["agreed"]), dtype=np.int64), **runs}
-    writer = store.TableWriter(folder / "runs.parquet")
-    writer.write(lanes)
-    writer.close()
-    frame = pd.DataFrame(runs)
-    summary = summarize(frame, timeline, scenario)
-    store.write_json(folder / "summary.json", summary)
+    """`point.json` (written last, atomically): the point's parameters and headline outputs."""
+    frame = pd.read_parquet(folder / "runs.parquet").drop(columns="lane")
     outputs = point_outputs(frame, scenario)
     store.write_json(folder / "point.json", {"point": index, "params": values, "outputs": outputs})
 

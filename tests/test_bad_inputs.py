@@ -72,6 +72,13 @@ LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
 )
 UNKNOWN_TARGET = "parties.us.actors.senate.positions.missile_defense"
 
+SWEEP_FILES = {  # a finished sweep folder of three points, as far as the folder class reads it
+    "sw/manifest.json": '{"kind": "sweep", "status": "complete", "points": 3}',
+    "sw/design.parquet": b"",
+}
+SWEEP_ADVICE = "open {d}/sw/sweep.html, or show a point: negsim show {d}/sw/points/00000"
+
+
 CASES = [
     # --- the file itself
     bad_file("empty file", "", "{f}: file is empty"),
@@ -334,13 +341,13 @@ CASES = [
         "zero replications",
         "--reps",
         "0",
-        message="--reps 0: replications: Input should be greater than or equal to 1 (got 0)",
+        message="--reps 0: must be 1 or more",
     ),
     bad_option(
         "negative seed",
         "--seed",
         "-5",
-        message="--seed -5: seed: Input should be greater than or equal to 0 (got -5)",
+        message="--seed -5: must be 0 or more",
     ),
     bad_option(
         "--set misspelt key",
@@ -434,7 +441,7 @@ CASES = [
     ),
     Bad(
         "resume with a scenario too",
-        "--resume DIR takes no scenario and no options but --workers, --png and --given",
+        "--resume DIR takes no scenario and no options but --workers, --scheduler, --png and --given",
         args=["run", "{f}", "--resume", "{d}"],
         files={"s.yaml": BASE},
     ),
@@ -624,6 +631,112 @@ CASES = [
         "{d}/done/summary.json: missing",
         args=["show", "{d}/done"],
         files={"done/manifest.json": '{"status": "complete"}'},
+    ),
+    # --- issue 14: one vocabulary, one folder type
+    Bad(
+        "sweep with zero replications",
+        "--reps 0: must be 1 or more",
+        args=[
+            "sweep",
+            str(ROOT / "scenarios" / "baseline.yaml"),
+            "--param",
+            "parties.us.tactic.beta=0.5,1.5",
+            "--reps",
+            "0",
+        ],
+    ),
+    Bad(
+        "compare with zero replications quotes --reps",
+        "--reps 0: must be 1 or more",
+        args=[
+            "compare",
+            str(ROOT / "scenarios" / "baseline.yaml"),
+            str(ROOT / "scenarios" / "no_linkage.yaml"),
+            "--reps",
+            "0",
+            "--out",
+            "{out}",
+        ],
+    ),
+    Bad(
+        "compare with a negative seed quotes --seed",
+        "--seed -1: must be 0 or more",
+        args=[
+            "compare",
+            str(ROOT / "scenarios" / "baseline.yaml"),
+            str(ROOT / "scenarios" / "no_linkage.yaml"),
+            "--seed",
+            "-1",
+            "--out",
+            "{out}",
+        ],
+    ),
+    Bad(
+        "explain with negative workers",
+        "--workers -2: must be 0 (all cores) or more",
+        args=[
+            "explain",
+            str(ROOT / "scenarios" / "baseline.yaml"),
+            "--workers",
+            "-2",
+            "--out",
+            "{out}",
+        ],
+    ),
+    Bad(
+        "show a sweep folder",
+        "{d}/sw: not a run or sweep point folder but a sweep folder of 3 points; " + SWEEP_ADVICE,
+        args=["show", "{d}/sw"],
+        files=SWEEP_FILES,
+    ),
+    Bad(
+        "compare a sweep folder",
+        "{d}/sw: not a run or sweep point folder but a sweep folder of 3 points; " + SWEEP_ADVICE,
+        args=["compare", "{d}/sw", str(ROOT / "scenarios" / "baseline.yaml"), "--out", "{out}"],
+        files=SWEEP_FILES,
+    ),
+    Bad(
+        "resume a sweep folder as a run",
+        "{d}/sw: not a run folder but a sweep folder of 3 points; " + SWEEP_ADVICE,
+        args=["run", "--resume", "{d}/sw"],
+        files=SWEEP_FILES,
+    ),
+    Bad(
+        "resume a run folder as a sweep",
+        "{d}/done: not a sweep folder but a run folder; its files are in the folder",
+        args=["sweep", "--resume", "{d}/done"],
+        files={"done/manifest.json": '{"status": "complete"}'},
+    ),
+    Bad(
+        "show an unfinished sweep point",
+        "{d}/sw/points/00001: sweep point is interrupted, not complete; "
+        "finish it with: negsim sweep --resume {d}/sw",
+        args=["show", "{d}/sw/points/00001"],
+        files={
+            **SWEEP_FILES,
+            "sw/points/00001/manifest.json": '{"status": "interrupted", "kind": "run", "point": 1}',
+        },
+    ),
+    Bad(
+        "run on a ucx scheduler",
+        "--scheduler ucx://127.0.0.1:8786: expected an address like tcp://HOST:8786",
+        args=[
+            "run",
+            str(ROOT / "scenarios" / "baseline.yaml"),
+            "--reps",
+            "10",
+            "--scheduler",
+            "ucx://127.0.0.1:8786",
+        ],
+    ),
+    Bad(
+        "validate a sweep file naming a bad parameter",
+        "--param parties.us.tactic.bta: no key 'bta' in the scenario (did you mean 'beta'?)",
+        args=["validate", "{d}/sweep.yaml"],
+        files={
+            "sweep.yaml": f"scenario: {ROOT / 'scenarios' / 'baseline.yaml'}\n"
+            "params:\n  parties.us.tactic.bta: 0.2:2.0:3\n"
+        },
     ),
 ]
 # run in a real `python -m sim.cli` process, not only through typer's test runner

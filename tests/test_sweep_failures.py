@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 
@@ -10,31 +9,30 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import sim.ensemble
 from sim.cli import app
 from sim.designs import parse_param
-from sim.ensemble import run_chunk
+from sim.ensemble import CHUNK_LANES, run_chunk
 from sim.executors import open_pool
 from sim.loader import load_scenario
 from sim.sweep import PointsFailed, run_sweep, start_sweep
-
-SWEEP = importlib.import_module("sim.sweep")  # `sim.sweep` is the API's function
 
 BETA = "parties.us.tactic.beta"
 BAD_BETA = 1.1  # the design point this test's stand-in model breaks on
 
 
-def raise_on_bad_point(scenario, index, lanes, seed, trace=0):
+def raise_on_bad_point(scenario, index, lanes, seed, trace=0, chunk=CHUNK_LANES):
     """The real chunk, except that the bad point raises like a bug in the model would."""
     if scenario.parties["us"].tactic.beta == BAD_BETA:
         raise ValueError("model bug\non two lines")
-    return run_chunk(scenario, index, lanes, seed, trace)
+    return run_chunk(scenario, index, lanes, seed, trace, chunk)
 
 
-def crash_on_bad_point(scenario, index, lanes, seed, trace=0):
+def crash_on_bad_point(scenario, index, lanes, seed, trace=0, chunk=CHUNK_LANES):
     """The real chunk, except that the worker process dies on the bad point."""
     if scenario.parties["us"].tactic.beta == BAD_BETA:
         os._exit(3)
-    return run_chunk(scenario, index, lanes, seed, trace)
+    return run_chunk(scenario, index, lanes, seed, trace, chunk)
 
 
 def sweep_of_five(baseline_path, folder):
@@ -59,7 +57,7 @@ def test_failed_point_is_reported_and_the_rest_finish(
 
     folder = tmp_path / "broken"
     sweep_of_five(baseline_path, folder)
-    monkeypatch.setattr(SWEEP, "run_chunk", stand_in)
+    monkeypatch.setattr(sim.ensemble, "run_chunk", stand_in)
     with open_pool(workers) as pool, pytest.raises(PointsFailed) as failed:
         run_sweep(folder, pool)
     (failure,) = failed.value.failures
@@ -72,7 +70,7 @@ def test_failed_point_is_reported_and_the_rest_finish(
     assert kept["point"].tolist() == [0, 1, 3, 4]
     pd.testing.assert_frame_equal(kept, whole.drop(index=2).reset_index(drop=True))
 
-    monkeypatch.setattr(SWEEP, "run_chunk", run_chunk)  # the bug fixed, resume
+    monkeypatch.setattr(sim.ensemble, "run_chunk", run_chunk)  # the bug fixed, resume
     with open_pool(1) as pool:
         resumed = run_sweep(folder, pool)
     pd.testing.assert_frame_equal(resumed, whole)
@@ -80,7 +78,7 @@ def test_failed_point_is_reported_and_the_rest_finish(
 
 
 def test_cli_names_the_failed_point_and_exits_1(baseline_path, tmp_path, monkeypatch):
-    monkeypatch.setattr(SWEEP, "run_chunk", raise_on_bad_point)
+    monkeypatch.setattr(sim.ensemble, "run_chunk", raise_on_bad_point)
     out = tmp_path / "sweep"
     args = ["sweep", str(baseline_path), "--param", f"{BETA}=0.8,1.1", "--reps", "100"]
     result = CliRunner().invoke(app, [*args, "--workers", "1", "--out", str(out)])
