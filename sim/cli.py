@@ -511,6 +511,14 @@ def sweep(
     ] = None,
     workers: WorkersOption = 0,
     scheduler: SchedulerOption = None,
+    packed: Annotated[
+        bool,
+        typer.Option(
+            "--packed",
+            help="Run lanes of many points in shared chunks: fast for many small points; "
+            "no point folders (per-lane parameters only).",
+        ),
+    ] = False,
     png: PngOption = False,
     csv: CsvOption = False,
     self_contained: SelfContainedOption = False,
@@ -530,7 +538,8 @@ def sweep(
         params = spec.params + [parse_param(p) for p in param or []]
         design = {"method": method or spec.method, "samples": samples or spec.samples}
         folder = out or default_folder(sweep_folder_name(scn.name, design["method"], params))
-        plan = plan_sweep(scn, params, **design, description=spec.description)
+        packed = packed or spec.packed
+        plan = plan_sweep(scn, params, **design, description=spec.description, packed=packed)
     else:
         ResultsFolder.open(folder).need("sweep", complete=None)  # a complete one is finished again
     _sweep(folder, workers_for(workers), scheduler, plan)
@@ -561,6 +570,7 @@ def _sweep(folder: Path, workers: int, scheduler: str | None, plan=None) -> None
 
     from sim.executors import SchedulerLost, open_pool, stop_now
     from sim.interrupt import ignore_further_signals, stop_on_signals
+    from sim.run import RunFailed
     from sim.store import DiskError, new_folder, owned
     from sim.sweep import PointsFailed, lay_out_sweep, remaining, run_sweep
 
@@ -592,7 +602,7 @@ def _sweep(folder: Path, workers: int, scheduler: str | None, plan=None) -> None
                     progress.advance(lane_bar, lanes_done)
 
                 table = run_sweep(folder, pool, advance)
-        except (KeyboardInterrupt, DiskError, SchedulerLost) as err:
+        except (KeyboardInterrupt, DiskError, SchedulerLost, RunFailed) as err:
             ignore_further_signals()
             if pool.executor is not None and pool.renew is not None:
                 stop_now(pool.executor)
@@ -617,7 +627,7 @@ def sweep_stopped(folder: Path, err: BaseException) -> None:
     if not (folder / "manifest.json").is_file():
         typer.echo(f"{what}; the sweep had not started: nothing written in {folder}", err=True)
     else:
-        typer.echo(f"{what}; finished points are kept in {folder}", err=True)
+        typer.echo(f"{what}; finished points and chunks are kept in {folder}", err=True)
         typer.echo(f"finish with: negsim sweep --resume {folder}", err=True)
     end(code, err)
 

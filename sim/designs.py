@@ -184,7 +184,16 @@ def unreliable(row: Any) -> list[str]:
     return why
 
 
-SWEEP_KEYS = {"description", "scenario", "method", "samples", "replications", "seed", "params"}
+SWEEP_KEYS = {
+    "description",
+    "scenario",
+    "method",
+    "samples",
+    "replications",
+    "seed",
+    "params",
+    "packed",
+}
 
 
 @dataclass(frozen=True)
@@ -198,6 +207,7 @@ class SweepFile:
     replications: int | None = None
     seed: int | None = None
     description: str = ""
+    packed: bool = False  # lanes of many points share chunks (negsim sweep --packed)
 
 
 def _spec_text(value: Any) -> str:
@@ -227,11 +237,11 @@ def load_sweep_file(path: Path) -> SweepFile:
     if not isinstance(data["params"], dict) or not data["params"]:
         raise DesignError(f"{path}: params: give a mapping of PATH: SPEC")
     params = [parse_param(f"{k}={_spec_text(v)}") for k, v in data["params"].items()]
-    keys = ("method", "samples", "replications", "seed", "description")
+    keys = ("method", "samples", "replications", "seed", "description", "packed")
     fields = {k: data[k] for k in keys if k in data}
     for key, value in fields.items():
-        wanted = str if key in ("method", "description") else int
+        wanted = {"method": str, "description": str, "packed": bool}.get(key, int)
         if type(value) is not wanted:
-            kind = "text" if wanted is str else "a whole number"
+            kind = {str: "text", bool: "true or false"}.get(wanted, "a whole number")
             raise DesignError(f"{path}: {key}: expected {kind}, got {value!r}")
     return SweepFile(path.parent / data["scenario"], params, **fields)

@@ -8,8 +8,9 @@ point's lanes come out identical to running that point alone with the same seed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -72,6 +73,60 @@ def point_rows(
         yield int(points[rows[0]]), point_outputs(lanes, scenario)
 
 
+@dataclass(frozen=True)
+class PackedTask:
+    """One packed chunk for `ensemble.schedule`: lanes start..stop of the points x reps grid."""
+
+    scenario: Scenario
+    values: dict[str, np.ndarray]
+    reps: int
+    seed: int
+    index: int
+    start: int
+    stop: int
+
+    @property
+    def label(self) -> int:
+        return self.index
+
+    @property
+    def lanes(self) -> int:
+        return self.stop - self.start
+
+    def run(self) -> dict[str, np.ndarray]:
+        """Simulate the chunk here."""
+        return run_packed_chunk(*self._args())
+
+    def submit(self, executor: Executor) -> Future:
+        """Send the chunk to a worker."""
+        return executor.submit(run_packed_chunk, *self._args())
+
+    def _args(self) -> tuple:
+        return self.scenario, self.values, self.reps, self.seed, self.start, self.stop
+
+
+def point_values(points: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Each swept path's value at every point, as arrays indexed by point."""
+    return {p: np.array([float(pt[p]) for pt in points]) for p in points[0]}
+
+
+def outputs_in_order(
+    parts: Iterable[dict[str, np.ndarray]], scenario: Scenario
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(point, outputs) for every point, from the chunks' lanes given in grid order: a point
+    cut by a chunk's end waits for the rest of its lanes in the next chunk."""
+    carry: dict[str, np.ndarray] = {}
+    for part in parts:
+        merged = {k: np.concatenate([carry[k], v]) for k, v in part.items()} if carry else part
+        last = merged["point"][-1]
+        cut = int(np.searchsorted(merged["point"], last))  # the last point may go on
+        carry = {k: v[cut:] for k, v in merged.items()}
+        if cut:
+            yield from point_rows({k: v[:cut] for k, v in merged.items()}, scenario)
+    if carry and len(carry["point"]):
+        yield from point_rows(carry, scenario)
+
+
 def run_packed(
     scenario: Scenario,
     points: list[dict[str, Any]],
@@ -79,28 +134,14 @@ def run_packed(
     seed: int,
     executor: Executor | None = None,
     window: int = 4,
-    on_progress: Callable[[int], None] = lambda lanes: None,
     chunk: int = CHUNK_LANES,
 ) -> pd.DataFrame:
     """Every point's headline outputs (one row per point, in design order), simulating the
     points x reps grid in shared chunks; `scenario` holds the swept paths as constants."""
-    paths = list(points[0])
-    values = {p: np.array([float(pt[p]) for pt in points]) for p in paths}
     spans = packed_chunks(len(points), reps, chunk)
-    task = partial(run_packed_chunk, scenario, values, reps, seed)
-    rows: list[dict[str, Any]] = []
-    carry: dict[str, np.ndarray] = {}
-    for i, part in _in_order(task, spans, executor, window):
-        on_progress(spans[i][1] - spans[i][0])
-        merged = {k: np.concatenate([carry[k], v]) if carry else v for k, v in part.items()}
-        last = i == len(spans) - 1
-        done = merged["point"] < merged["point"][-1] if not last else np.ones(1, bool)
-        cut = len(merged["point"]) if last else int(np.argmax(~done))
-        carry = {k: v[cut:] for k, v in merged.items()}
-        finished = {k: v[:cut] for k, v in merged.items()}
-        if cut:
-            for point, row in point_rows(finished, scenario):
-                rows.append({"point": point, **points[point], **row})
+    task = partial(run_packed_chunk, scenario, point_values(points), reps, seed)
+    parts = (part for _, part in _in_order(task, spans, executor, window))
+    rows = [{"point": i, **points[i], **row} for i, row in outputs_in_order(parts, scenario)]
     return pd.DataFrame(rows)
 
 

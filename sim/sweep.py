@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import yaml
 from pydantic import ValidationError
 
@@ -32,7 +33,14 @@ from sim.interrupt import stop_on_signals
 from sim.loader import ScenarioError, apply_override, bound_inputs, document, split_inputs
 from sim.model import ChunkResult
 from sim.outcomes import Columns, Measure, headline_measures
-from sim.run import CHUNKS, Chunks, lay_out, resolved_yaml
+from sim.packed import (
+    PackedTask,
+    outputs_in_order,
+    packed_chunks,
+    point_values,
+    unpackable,
+)
+from sim.run import CHUNKS, Chunks, RunFailed, lay_out, resolved_yaml
 from sim.scenario import Scenario
 
 
@@ -122,10 +130,13 @@ class SweepPlan:
     method: str
     samples: int
     description: str = ""
+    packed: bool = False  # lanes of many points share chunks (sim/packed.py)
 
     @property
     def tasks(self) -> int:
         """Chunks to simulate: the most worker processes that can be busy."""
+        if self.packed:
+            return len(packed_chunks(len(self.points), self.base.replications))
         return len(self.points) * len(chunk_sizes(self.base.replications))
 
 
@@ -136,14 +147,32 @@ def plan_sweep(
     method: str = "grid",
     samples: int = 64,
     description: str = "",
+    packed: bool = False,
 ) -> SweepPlan:
-    """Check every design point of a sweep (ScenarioError, DesignError) without writing."""
+    """Check every design point of a sweep (ScenarioError, DesignError) without writing.
+
+    A packed sweep sets its parameters lane by lane, each within its field's bounds, so it
+    checks the points where some parameter is at its lowest or highest (and refuses a
+    parameter the model cannot hold per lane)."""
     resolved = document(base)
     params = [_typed(p, resolved) for p in params]
     points = design(params, method, samples, base.seed)
-    for values in points:
-        point_scenario(resolved, values)
-    return SweepPlan(base, resolved, params, points, method, samples, description)
+    if packed and (fixed := unpackable([p.path for p in params])):
+        raise SweepError(
+            f"--packed: {', '.join(fixed)} cannot differ lane by lane; sweep without --packed"
+        )
+    for index in extremes(points) if packed else range(len(points)):
+        point_scenario(resolved, points[index])
+    return SweepPlan(base, resolved, params, points, method, samples, description, packed)
+
+
+def extremes(points: list[dict[str, Any]]) -> list[int]:
+    """The first point and, per parameter, the points at its lowest and highest value."""
+    frame = pd.DataFrame(points)
+    picks = {0}
+    for path in frame.columns:
+        picks |= {int(frame[path].to_numpy().argmin()), int(frame[path].to_numpy().argmax())}
+    return sorted(picks)
 
 
 def start_sweep(
@@ -181,6 +210,7 @@ def lay_out_sweep(plan: SweepPlan, out: Path, command: list[str] | None = None) 
             "samples": plan.samples,
             "params": [p.spec for p in plan.params],
             "points": len(plan.points),
+            "packed": plan.packed,
             "command": command or [],
             "started": store.now(),
             "versions": store.versions(),
@@ -208,6 +238,13 @@ def remaining(out: Path) -> tuple[int, int, int]:
     """Points, lanes and chunks still to simulate in the sweep folder `out` (SweepError if not
     one); the saved chunks of half-done points count as done."""
     manifest = _sweep_manifest(out)
+    if manifest.get("packed"):
+        if manifest.get("status") == "complete":
+            return 0, 0, 0
+        spans = _packed_spans(manifest)
+        reps = manifest["replications"]
+        left = [n for n, span in enumerate(spans) if not _packed_saved(out, n, span, reps)]
+        return manifest["points"], sum(spans[n][1] - spans[n][0] for n in left), len(left)
     sizes = chunk_sizes(manifest["replications"], manifest.get("chunk_lanes", CHUNK_LANES))
     points = lanes = chunks = 0
     for index in range(manifest["points"]):
@@ -232,6 +269,11 @@ def run_sweep(
         base, points = _read_layout(out)
         manifest.update(status="running", where=pool.where, failed=[])
         store.write_json(out / "manifest.json", manifest)
+        if manifest.get("packed"):
+            table = _run_packed(out, manifest, base, points, pool, on_progress)
+            table = _finish(out, manifest, [], started, table)
+            shutil.rmtree(out / CHUNKS, ignore_errors=True)  # the lanes are summed up
+            return table
         sweep = _Points(out, base, points, manifest.get("chunk_lanes", CHUNK_LANES), on_progress)
         with stop_on_signals():
             try:
@@ -344,11 +386,15 @@ def _read_layout(out: Path) -> tuple[dict, list[dict[str, Any]]]:
 
 
 def _finish(
-    out: Path, manifest: dict, failures: list[PointFailure], started: float
+    out: Path,
+    manifest: dict,
+    failures: list[PointFailure],
+    started: float,
+    table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Write sweep.parquet, sobol.parquet, sweep.html and the final manifest."""
     manifest["failed"] = [dataclasses.asdict(f) for f in failures]
-    table = collect(out)
+    table = collect(out) if table is None else table
     if table.empty:
         store.write_json(out / "manifest.json", {**manifest, "status": "incomplete"})
         raise PointsFailed(failures)
@@ -370,6 +416,73 @@ def _finish(
     if failures:
         raise PointsFailed(failures)
     return table
+
+
+def _packed_spans(manifest: dict) -> list[tuple[int, int]]:
+    chunk = manifest.get("chunk_lanes", CHUNK_LANES)
+    return packed_chunks(manifest["points"], manifest["replications"], chunk)
+
+
+def _packed_path(out: Path, index: int) -> Path:
+    return out / CHUNKS / f"packed-{index:05d}.parquet"
+
+
+def _packed_saved(out: Path, index: int, span: tuple[int, int], reps: int) -> bool:
+    """Is packed chunk `index` on disk whole (its lane count, its first point)? A damaged one
+    is simulated again."""
+    try:
+        found = pq.ParquetFile(_packed_path(out, index))
+        rows = found.metadata.num_rows
+        first = found.read_row_group(0, columns=["point"]).column(0)[0].as_py()
+    except Exception:  # missing, cut short or not Parquet: simulate it again
+        return False
+    return rows == span[1] - span[0] and first == span[0] // reps
+
+
+def _run_packed(
+    out: Path,
+    manifest: dict,
+    base: dict,
+    points: list[dict[str, Any]],
+    pool: Pool,
+    on_progress: OnProgress,
+) -> pd.DataFrame:
+    """Simulate the packed chunks not yet saved (each saved as it finishes), then compute every
+    point's outputs from the chunks in grid order."""
+    scenario = point_scenario(base, points[0])  # the swept paths are then set lane by lane
+    reps, seed = manifest["replications"], manifest["seed"]
+    spans = _packed_spans(manifest)
+    (out / CHUNKS).mkdir(exist_ok=True)
+    values = point_values(points)
+    todo = (
+        PackedTask(scenario, values, reps, seed, n, *span)
+        for n, span in enumerate(spans)
+        if not _packed_saved(out, n, span, reps)
+    )
+    with stop_on_signals():
+        try:
+            for task, outcome in schedule(todo, pool):
+                if isinstance(outcome, Exception):
+                    raise RunFailed(
+                        f"packed chunk {task.index} (lanes {task.start}..{task.stop - 1} of the "
+                        f"points x replications grid) failed: {_one_line(outcome)}"
+                    ) from outcome
+                store.write_table(_packed_path(out, task.index), outcome)
+                on_progress(0, task.lanes)
+        except BaseException:
+            store.remove_partials(out)
+            with suppress(store.DiskError):
+                store.write_json(out / "manifest.json", {**manifest, "status": "interrupted"})
+            raise
+    parts = (
+        {k: v.to_numpy() for k, v in pd.read_parquet(_packed_path(out, n)).items()}
+        for n in range(len(spans))
+    )
+    rows = []
+    for index, outputs in outputs_in_order(parts, scenario):
+        rows.append({"point": index, **points[index], **outputs})
+        on_progress(1, 0)
+    return pd.DataFrame(rows)
 
 
 def _one_line(error: Exception) -> str:

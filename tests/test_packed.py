@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT
+from typer.testing import CliRunner
 
+from sim.cli import app
 from sim.ensemble import run_chunk
 from sim.executors import local_pool
 from sim.loader import document, load_scenario
@@ -83,3 +89,66 @@ def test_chunks_cover_the_grid_once() -> None:
 
 def test_only_lane_paths_pack() -> None:
     assert unpackable(["trust", "calendar.rounds.every_weeks"]) == ["calendar.rounds.every_weeks"]
+
+
+SWEEP = importlib.import_module("sim.sweep")  # `sim.sweep` is the API's function
+PACKED = importlib.import_module("sim.packed")
+runner = CliRunner()
+DESIGN = ["--param", "parties.russia.margin=0.9:1.3", "--param", "drafting_weeks=1:6"]
+
+
+def sweep_args(out: Path, *extra: str) -> list[str]:
+    base = str(ROOT / "scenarios" / "baseline.yaml")
+    lhs = ["--method", "lhs", "--samples", "6", "--reps", "70", "--workers", "1"]
+    return ["sweep", base, *DESIGN, *lhs, "--out", str(out), *extra]
+
+
+def test_a_packed_sweep_writes_the_table_of_a_point_by_point_one(tmp_path) -> None:
+    for name, extra in (("packed", ["--packed"]), ("points", [])):
+        result = runner.invoke(app, sweep_args(tmp_path / name, *extra))
+        assert result.exit_code == 0, result.output
+    packed = pd.read_parquet(tmp_path / "packed" / "sweep.parquet")
+    points = pd.read_parquet(tmp_path / "points" / "sweep.parquet")
+    pd.testing.assert_frame_equal(packed, points, check_exact=True)
+    assert not (tmp_path / "packed" / "points").exists()
+    assert not (tmp_path / "packed" / "chunks").exists()  # summed up, then removed
+
+
+def test_an_interrupted_packed_sweep_resumes_without_redoing_a_chunk(tmp_path, monkeypatch):
+    monkeypatch.setattr(SWEEP, "CHUNK_LANES", 100)  # 6 points x 70 lanes: 5 chunks
+    real, calls = PACKED.run_packed_chunk, []
+
+    def failing(scenario, values, reps, seed, start, stop):
+        calls.append(start)
+        if start == 300:
+            raise RuntimeError("worker lost")
+        return real(scenario, values, reps, seed, start, stop)
+
+    monkeypatch.setattr(PACKED, "run_packed_chunk", failing)
+    out = tmp_path / "sweep"
+    result = runner.invoke(app, sweep_args(out, "--packed"))
+    assert result.exit_code == 1 and "packed chunk 3" in result.output
+    assert f"finish with: negsim sweep --resume {out}" in result.output
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+    assert sorted(p.name for p in (out / "chunks").iterdir()) == [
+        f"packed-{i:05d}.parquet" for i in range(3)
+    ]
+    calls.clear()
+    monkeypatch.setattr(PACKED, "run_packed_chunk", lambda *a: calls.append(a[4]) or real(*a))
+    result = runner.invoke(app, ["sweep", "--resume", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert calls == [300, 400]  # only the chunks not saved
+    whole = tmp_path / "whole"
+    assert runner.invoke(app, sweep_args(whole, "--packed")).exit_code == 0
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "sweep.parquet"), pd.read_parquet(whole / "sweep.parquet")
+    )
+
+
+def test_a_parameter_that_is_not_per_lane_is_refused_in_one_line(tmp_path) -> None:
+    args = sweep_args(tmp_path / "s", "--packed")
+    args[3] = "calendar.rounds.every_weeks=2:8"
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "--packed: calendar.rounds.every_weeks cannot differ lane by lane" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "s").exists()
