@@ -22,7 +22,7 @@ import numpy as np
 
 STEPS = 30
 WEIGHTS = {"first": 0.5, "second": 0.3, "third": 0.2}
-LEVELS = 11  # issue values 0..10
+LEVELS = 11  # issue values 0..10 (NegMAS slows as this grows: see the README)
 RESERVATION = (0.0, 0.6)
 
 
