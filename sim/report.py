@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import pyarrow.parquet as pq
 import yaml
 from plotly.subplots import make_subplots
 
@@ -24,6 +23,7 @@ from sim.labels import (
     wrap,
 )
 from sim.outcomes import (
+    ParquetColumns,
     headline_measures,
     measure,
     nash_point,
@@ -444,15 +444,32 @@ def headline_rows(summary: dict, scenario: Scenario) -> list[tuple[str, str]]:
     return [(m.label, m.text(summary_value(summary, m.key))) for m in headline_measures(scenario)]
 
 
+class SignedLanes:
+    """The signed lanes' values in runs.parquet, read one column at a time, so a report of
+    10^6 replications needs no more memory than one of 10^4 does."""
+
+    def __init__(self, path: Path) -> None:
+        self.runs = ParquetColumns(path)
+        self.mask = np.asarray(self.runs[col.AGREED], dtype=bool)
+
+    def __len__(self) -> int:
+        return int(self.mask.sum())
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return np.asarray(self.runs[name])[self.mask]
+
+    def sample(self, columns: list[str], most: int) -> pd.DataFrame:
+        """At most `most` signed lanes drawn without replacement with seed 0 (the rows
+        DataFrame.sample(random_state=0) picks), so the figure is the same at any size."""
+        n = len(self)
+        rows = np.random.RandomState(0).choice(n, size=min(n, most), replace=False) if n else []
+        return pd.DataFrame({c: self[c][rows] for c in columns})
+
+
 def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.DataFrame) -> Path:
     """report.html for one run: summary, headline table, figures with captions, the scenario."""
-    issues = [col.package(i) for i in scenario.issues]
-    utilities = [col.utility(p) for p in scenario.party_names()]
-    agreed = pq.read_table(
-        out / "runs.parquet", columns=[col.AGREED, *issues, *utilities]
-    ).to_pandas()
-    agreed = agreed[agreed[col.AGREED]]
-    sample = agreed.sample(min(len(agreed), 5000), random_state=0) if len(agreed) else agreed
+    agreed = SignedLanes(out / "runs.parquet")
+    sample = agreed.sample([col.utility(p) for p in scenario.party_names()], 5000)
     floor = min_open_lanes(int(summary["replications"]))
     sections = [
         Section(

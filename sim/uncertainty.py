@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 
 from sim.calendar import Clock
 from sim.labels import param_name, wrap
-from sim.outcomes import wilson
+from sim.outcomes import ParquetColumns, wilson
 from sim.page import Section
 from sim.scenario import Scenario
 
@@ -28,12 +28,12 @@ def thirds(runs: Path, scenario: Scenario) -> dict[str, list[tuple[float, float,
     columns = input_columns(runs)
     if not columns:
         return {}
-    table = pq.read_table(runs, columns=["agreed", "agreed_week", *columns]).to_pandas()
+    table = ParquetColumns(runs)  # one column at a time: memory flat in the replications
     deadline = Clock.from_calendar(scenario.calendar).deadline_week
-    in_time = (table["agreed"] & (table["agreed_week"] < deadline)).to_numpy()
+    in_time = np.asarray(table["agreed"]) & (np.asarray(table["agreed_week"]) < deadline)
     found = {}
     for column in columns:
-        draws = table[column].to_numpy(dtype=float)
+        draws = np.asarray(table[column], dtype=float)
         low, high = np.nanquantile(draws, [1 / 3, 2 / 3])
         if low == high:
             continue  # a choice of one value, or draws too coarse to split

@@ -49,7 +49,7 @@ def test_mandates_updated_lane_by_lane_equal_a_full_recompute(baseline_path):
     talking = np.flatnonzero(model.active)  # signed lanes bargain no more: their mandates rest
     assert talking.size > 100
     for party in model.order:
-        ideal, tolerance, weight = aggregate_mandate(party.actors, talking)
+        ideal, tolerance, weight = aggregate_mandate(party.actor_stack, talking)
         assert np.array_equal(party.ideal[talking], ideal)
         assert np.array_equal(party.tolerance[talking], tolerance)
         assert np.array_equal(party.weight[talking], weight)
