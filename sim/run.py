@@ -241,6 +241,8 @@ class Chunks:
     sizes: list[int]
     timeline: Timeline
     done: set[int]
+    writer: store.TableWriter | None = None  # runs.parquet, filled in chunk order meanwhile
+    appended: int = 0  # chunks before this one are in the writer
 
     @classmethod
     def open(
@@ -307,10 +309,8 @@ class Chunks:
         if result.trace is not None:
             _write_traces(out / "traces.parquet", result.trace, self.scenario, self.timeline)
         first = index * self.manifest["chunk_lanes"]
-        store.write_table(
-            _runs_path(out, index),
-            {"lane": np.arange(lanes, dtype=np.int64) + first, **result.runs},
-        )
+        columns = {"lane": np.arange(lanes, dtype=np.int64) + first, **result.runs}
+        store.write_table(_runs_path(out, index), columns, fast=True)
         label = self.label(index)
         label["runs_sha256"] = store.digest(_runs_path(out, index))
         store.write_arrays(
@@ -321,19 +321,31 @@ class Chunks:
         )
         self.timeline.add(result)
         self.done.add(index)
+        self._append({index: columns})
+
+    def _append(self, fresh: dict[int, dict] | None = None) -> None:
+        """Write every saved chunk that comes next in lane order into runs.parquet (under its
+        temporary name), so the table grows while workers simulate and little is left for the
+        end; a chunk that finished early is read back from its file when its turn comes."""
+        if self.writer is None:
+            self.writer = store.TableWriter(self.out / "runs.parquet")
+        while self.appended in self.done:
+            columns = (fresh or {}).get(self.appended)
+            if columns is None:
+                table = pq.read_table(_runs_path(self.out, self.appended))
+                columns = {name: table.column(name) for name in table.column_names}
+            self.writer.write(columns)
+            self.appended += 1
 
     def assemble(self, events: pd.DataFrame | None) -> dict:
         """Join the saved chunks into runs.parquet; write timeline and summary, and with the
         forced-event table `events` also events.parquet and report.html (a sweep point has none)."""
         out, scenario = self.out, self.scenario
-        runs = store.TableWriter(out / "runs.parquet")
         try:
-            for index in range(len(self.sizes)):
-                table = pq.read_table(_runs_path(out, index))
-                runs.write({name: table.column(name) for name in table.column_names})
-            runs.close()
+            self._append()
+            self.writer.close()
         except BaseException:
-            runs.abandon()
+            self.writer.abandon()
             raise
         weekly = self.timeline.table()
         store.write_frame(out / "timeline.parquet", weekly)
