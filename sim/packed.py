@@ -8,7 +8,7 @@ point's lanes come out identical to running that point alone with the same seed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from functools import partial
@@ -60,17 +60,18 @@ def run_packed_chunk(
 
 
 def point_rows(
-    parts: dict[str, np.ndarray], scenario: Scenario
+    parts: dict[str, np.ndarray], scenario: Scenario, measures: list | None = None
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Headline outputs with 95% intervals for each point whose lanes are all in `parts`,
     computed by the very function a point run of its own uses (`sweep.point_outputs`)."""
-    from sim.sweep import point_outputs
+    from sim.sweep import point_outputs, sweep_measures
 
+    measures = sweep_measures(scenario) if measures is None else measures
     points = parts["point"]
     bounds = np.flatnonzero(np.diff(points)) + 1
     for rows in np.split(np.arange(len(points)), bounds):
         lanes = {k: v[rows] for k, v in parts.items() if k != "point"}
-        yield int(points[rows[0]]), point_outputs(lanes, scenario)
+        yield int(points[rows[0]]), point_outputs(lanes, scenario, measures)
 
 
 @dataclass(frozen=True)
@@ -110,21 +111,42 @@ def point_values(points: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     return {p: np.array([float(pt[p]) for pt in points]) for p in points[0]}
 
 
-def outputs_in_order(
-    parts: Iterable[dict[str, np.ndarray]], scenario: Scenario
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(point, outputs) for every point, from the chunks' lanes given in grid order: a point
-    cut by a chunk's end waits for the rest of its lanes in the next chunk."""
-    carry: dict[str, np.ndarray] = {}
-    for part in parts:
-        merged = {k: np.concatenate([carry[k], v]) for k, v in part.items()} if carry else part
-        last = merged["point"][-1]
-        cut = int(np.searchsorted(merged["point"], last))  # the last point may go on
-        carry = {k: v[cut:] for k, v in merged.items()}
-        if cut:
-            yield from point_rows({k: v[:cut] for k, v in merged.items()}, scenario)
-    if carry and len(carry["point"]):
-        yield from point_rows(carry, scenario)
+class InOrder:
+    """Chunks' lanes taken in grid order however they arrive: each point's outputs come out as
+    soon as all its lanes are in (a point cut by a chunk's end waits for the next chunk)."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        from sim.sweep import sweep_measures
+
+        self.scenario, self.measures = scenario, sweep_measures(scenario)
+        self.next = 0  # the chunk to take next
+        self.waiting: dict[int, Callable[[], dict[str, np.ndarray]]] = {}
+        self.carry: dict[str, np.ndarray] = {}
+
+    def add(
+        self, index: int, lanes: Callable[[], dict[str, np.ndarray]]
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Chunk `index` is in (`lanes` gives its columns); the points it completes."""
+        self.waiting[index] = lanes
+        done: list[tuple[int, dict[str, Any]]] = []
+        while self.next in self.waiting:
+            part, carry = self.waiting.pop(self.next)(), self.carry
+            merged = {k: np.concatenate([carry[k], v]) for k, v in part.items()} if carry else part
+            cut = int(np.searchsorted(merged["point"], merged["point"][-1]))  # last may go on
+            self.carry = {k: v[cut:] for k, v in merged.items()}
+            if cut:
+                done += point_rows(
+                    {k: v[:cut] for k, v in merged.items()}, self.scenario, self.measures
+                )
+            self.next += 1
+        return done
+
+    def end(self) -> list[tuple[int, dict[str, Any]]]:
+        """The last point's outputs, once every chunk is in."""
+        if not self.carry or not len(self.carry["point"]):
+            return []
+        last, self.carry = self.carry, {}
+        return list(point_rows(last, self.scenario, self.measures))
 
 
 def run_packed(
@@ -140,9 +162,11 @@ def run_packed(
     points x reps grid in shared chunks; `scenario` holds the swept paths as constants."""
     spans = packed_chunks(len(points), reps, chunk)
     task = partial(run_packed_chunk, scenario, point_values(points), reps, seed)
-    parts = (part for _, part in _in_order(task, spans, executor, window))
-    rows = [{"point": i, **points[i], **row} for i, row in outputs_in_order(parts, scenario)]
-    return pd.DataFrame(rows)
+    taken, found = InOrder(scenario), []
+    for i, part in _in_order(task, spans, executor, window):
+        found += taken.add(i, lambda part=part: part)
+    found += taken.end()
+    return pd.DataFrame([{"point": i, **points[i], **row} for i, row in found])
 
 
 def _in_order(

@@ -34,8 +34,8 @@ from sim.loader import ScenarioError, apply_override, bound_inputs, document, sp
 from sim.model import ChunkResult
 from sim.outcomes import Columns, Measure, headline_measures
 from sim.packed import (
+    InOrder,
     PackedTask,
-    outputs_in_order,
     packed_chunks,
     point_values,
     unpackable,
@@ -454,11 +454,19 @@ def _run_packed(
     spans = _packed_spans(manifest)
     (out / CHUNKS).mkdir(exist_ok=True)
     values = point_values(points)
-    todo = (
-        PackedTask(scenario, values, reps, seed, n, *span)
-        for n, span in enumerate(spans)
-        if not _packed_saved(out, n, span, reps)
-    )
+    pending = [n for n, span in enumerate(spans) if not _packed_saved(out, n, span, reps)]
+    todo = (PackedTask(scenario, values, reps, seed, n, *spans[n]) for n in pending)
+    points_done = [0]
+    taken, found = InOrder(scenario), []
+
+    def saved(index: int) -> Callable[[], dict[str, np.ndarray]]:
+        return lambda: {
+            k: v.to_numpy() for k, v in pd.read_parquet(_packed_path(out, index)).items()
+        }
+
+    for n in range(len(spans)):  # chunks saved by an earlier session, read when their turn comes
+        if n not in pending:
+            found += taken.add(n, saved(n))
     with stop_on_signals():
         try:
             for task, outcome in schedule(todo, pool):
@@ -467,22 +475,19 @@ def _run_packed(
                         f"packed chunk {task.index} (lanes {task.start}..{task.stop - 1} of the "
                         f"points x replications grid) failed: {_one_line(outcome)}"
                     ) from outcome
-                store.write_table(_packed_path(out, task.index), outcome)
+                store.write_table(_packed_path(out, task.index), outcome, fast=True)
                 on_progress(0, task.lanes)
+                found += taken.add(task.index, lambda outcome=outcome: outcome)
+                on_progress(len(found) - points_done[0], 0)
+                points_done[0] = len(found)
         except BaseException:
             store.remove_partials(out)
             with suppress(store.DiskError):
                 store.write_json(out / "manifest.json", {**manifest, "status": "interrupted"})
             raise
-    parts = (
-        {k: v.to_numpy() for k, v in pd.read_parquet(_packed_path(out, n)).items()}
-        for n in range(len(spans))
-    )
-    rows = []
-    for index, outputs in outputs_in_order(parts, scenario):
-        rows.append({"point": index, **points[index], **outputs})
-        on_progress(1, 0)
-    return pd.DataFrame(rows)
+    found += taken.end()
+    on_progress(len(found) - points_done[0], 0)
+    return pd.DataFrame([{"point": i, **points[i], **row} for i, row in found])
 
 
 def _one_line(error: Exception) -> str:
@@ -513,10 +518,13 @@ def sweep_measures(scenario: Scenario) -> list[Measure]:
     ]
 
 
-def point_outputs(runs: Columns, scenario: Scenario) -> dict[str, float]:
-    """Headline outputs of one point, each with its 95% interval (`<name>_low`, `_high`)."""
+def point_outputs(
+    runs: Columns, scenario: Scenario, measures: list[Measure] | None = None
+) -> dict[str, float]:
+    """Headline outputs of one point, each with its 95% interval (`<name>_low`, `_high`);
+    `measures` saves building the measure list again for each of many points."""
     row: dict[str, float] = {"replications": len(runs[col.AGREED])}
-    for m in sweep_measures(scenario):
+    for m in sweep_measures(scenario) if measures is None else measures:
         found = m.estimate(runs)
         row |= {
             m.column: found.estimate,
