@@ -75,7 +75,7 @@ def who_wants(scn: Scenario, issue: str) -> str:
 
 def round_name(scn: Scenario, day: dt.date) -> str:
     """The talks round or summit in the model week starting on `day`, or '' between them."""
-    for session in scn.calendar.sessions:
+    for session in scn.calendar.all_sessions():  # dated sessions and the rounds the rule adds
         end = session.start + dt.timedelta(weeks=session.weeks)
         if session.start - dt.timedelta(days=6) <= day < end:
             return f"{session.name}, {session.venue}" if session.venue else session.name
