@@ -32,6 +32,7 @@ from sim.streams import uniform
 
 MIN_DENSITY = 0.8  # the chosen box reaches at least this density (see `target_density`)
 MAX_LANES = 100_000  # lanes used from a bigger run or sweep (a seeded random sample)
+ANY_BOX = 1e-9  # PRIM threshold: y is 0/1, so the same cases of interest as any in (0, 1]
 SIGNIFICANT = 0.05  # a restriction enters the rule when its quasi-p-value is at most this
 
 
@@ -197,12 +198,16 @@ def target_density(share: float) -> float:
 
 def prim_boxes(cases: Cases, min_density: float) -> tuple[list[Box], int]:
     """The peeling trajectory of PRIM as boxes, and the index of the chosen one: the widest
-    (highest coverage, then densest) box whose density reaches `min_density`, else the densest."""
+    (highest coverage, then densest) box whose density reaches `min_density`, else the densest.
+
+    PRIM is asked for any box with a lane where the outcome holds (ANY_BOX): given the target,
+    EMA Workbench would swap a box short of it for its whole-space box, dropping the trajectory
+    the fallback picks from."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # EMA warns about optional parallel back-ends
         from ema_workbench.analysis import prim
 
-        found = prim.Prim(cases.x, cases.y, threshold=min_density).find_box()
+        found = prim.Prim(cases.x, cases.y, threshold=ANY_BOX).find_box()
     full = found.prim.box_init
     boxes = []
     for i, row in found.peeling_trajectory.iterrows():
@@ -326,10 +331,16 @@ class Discovery:
     leaves: list[dict]
     tree_text: str
     scores: pd.DataFrame
+    target: float  # the density the chosen box was to reach
 
     @property
     def box(self) -> Box:
         return self.boxes[self.chosen]
+
+    @property
+    def reaches_target(self) -> bool:
+        """False when no box reached the target density and the chosen one is the densest."""
+        return self.box.density >= self.target
 
 
 def discover(folder: Path, name: str, min_density: float | None = None) -> Discovery:
@@ -343,7 +354,7 @@ def discover(folder: Path, name: str, min_density: float | None = None) -> Disco
     text, dropped = rule(cases, boxes[chosen])
     leaves, tree_text = cart_leaves(cases, seed)
     return Discovery(
-        cases, boxes, chosen, text, dropped, leaves, tree_text, feature_scores(cases, seed)
+        cases, boxes, chosen, text, dropped, leaves, tree_text, feature_scores(cases, seed), target
     )
 
 
@@ -354,6 +365,7 @@ def trajectory_table(found: Discovery) -> pd.DataFrame:
         row = {
             "box": box.index,
             "chosen": box.index == found.chosen,
+            "reaches_target": box.density >= found.target,
             "coverage": box.coverage,
             "density": box.density,
             "mass": box.mass,
@@ -382,7 +394,9 @@ def write_results(out: Path, found: Discovery, command: list[str] | None = None)
             "share": float(cases.y.mean()),
             "rule": found.rule,
             "not_significant": found.dropped,
+            "target_density": found.target,
             "box": {
+                "reaches_target": found.reaches_target,
                 "coverage": found.box.coverage,
                 "density": found.box.density,
                 "mass": found.box.mass,

@@ -119,6 +119,13 @@ def headline(found: Discovery) -> list[tuple[str, str]]:
         ("rule (PRIM)", found.rule),
         ("density / coverage / mass", f"{box.density:.1%} / {box.coverage:.1%} / {box.mass:.1%}"),
     ]
+    if not found.reaches_target:
+        rows.append(
+            (
+                "target density",
+                f"{found.target:.1%}: no box reaches it; the rule is the densest box's",
+            )
+        )
     if found.dropped:
         rows.append(("restrictions left out (quasi-p > 0.05)", "; ".join(found.dropped)))
     for k, leaf in enumerate(found.leaves, start=1):
@@ -135,7 +142,11 @@ def write_discover_report(out: Path, found: Discovery, source: Path) -> Path:
         (
             tradeoff_figure(found),
             "Read along the line from the lower right: each peel drops a slice of lanes; the ringed "
-            "box is the widest whose density reaches the target.",
+            + (
+                f"box is the widest whose density reaches the target ({found.target:.0%})."
+                if found.reaches_target
+                else f"box is the densest: none reaches the target ({found.target:.0%})."
+            ),
         ),
     ]
     if found.box.limits:
@@ -162,6 +173,10 @@ def write_discover_report(out: Path, found: Discovery, source: Path) -> Path:
         f"It holds in {box.density:.0%} of the lanes where {found.rule}, which cover "
         f"{box.coverage:.0%} of those where it holds.",
     ]
+    if not found.reaches_target:
+        said.append(
+            f"No box reaches the target density of {found.target:.0%}: this is the densest."
+        )
     return write_page(
         out / "discover.html",
         f"negsim discover: {cases.scenario.name}",

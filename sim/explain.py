@@ -287,10 +287,13 @@ def effect_text(row: pd.Series | dict, with_interval: bool = True) -> str:
 
 def _scale(row) -> tuple[float, str, int]:
     """Percentage points for shares; the measure's unit otherwise, with enough decimals to
-    show an effect on a narrow range (a 0-1 linkage) as more than zero."""
+    show an effect on a narrow range (a 0-1 linkage) as more than zero. Weeks (the median
+    date: medians of whole weeks) always take one decimal, so a zero effect reads one way."""
     if row["kind"] == "share":
         return 100.0, " pts", 1
     unit = f" {row['unit']}" if row["unit"] else ""
+    if row["unit"] == "weeks":
+        return 1.0, unit, 1
     widest = max(
         abs(row[k]) for k in ("effect", "effect_low", "effect_high") if not math.isnan(row[k])
     )

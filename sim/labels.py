@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import textwrap
 from typing import Any
 
@@ -74,7 +75,7 @@ def who_wants(scn: Scenario, issue: str) -> str:
 
 def round_name(scn: Scenario, day: dt.date) -> str:
     """The talks round or summit in the model week starting on `day`, or '' between them."""
-    for session in scn.calendar.sessions:
+    for session in scn.calendar.all_sessions():  # dated sessions and the rounds the rule adds
         end = session.start + dt.timedelta(weeks=session.weeks)
         if session.start - dt.timedelta(days=6) <= day < end:
             return f"{session.name}, {session.venue}" if session.venue else session.name
@@ -139,7 +140,7 @@ def _value_model(annotation: Any) -> Any:
     return None
 
 
-FIELDS = {
+FIELDS = {  # short words for the fields readers meet most; others take the schema's description
     "margin": "walk-away margin",
     "capacity": "technical capacity",
     "beta": "concession pace (beta)",
@@ -147,41 +148,57 @@ FIELDS = {
     "reciprocity": "reciprocity",
     "trust_sensitivity": "sensitivity to trust",
     "discount": "discount factor",
-    "centre": "centre",
-    "spread": "spread",
-    "mood": "mood",
     "influence": "influence",
-    "trust": "trust",
 }
 
 
+def bloc_name(key: str) -> str:
+    """A ratifier's bloc in words: 'united_russia' -> 'United Russia'."""
+    return " ".join(w[:1].upper() + w[1:] for w in key.split("_"))
+
+
+def _described(path: str) -> str:
+    """The schema's description of the field at `path`, its first clause, no asides."""
+    text = field_description(path)
+    text = re.sub(r"\s*\([^)]*\)", "", text)
+    return text.split("; ")[0].strip()
+
+
 def path_label(scenario: Scenario, path: str) -> str:
-    """A dotted scenario path as a reader would say it."""
-    parts = path.split(".")
+    """A dotted scenario path as a reader would say it: every per-lane path (sim.lane_paths)
+    in the scenario's own names, other paths as they are."""
+    from sim.lane_paths import find  # lane_paths imports the tactics registry
+
+    found = find(path)
+    if found is None or not found[0].exists(scenario, found[1]):
+        return path
+    at, parts = found[1], path.split(".")
     if parts == ["trust"]:
         return "trust between the parties"
-    if parts[0] == "events" and parts[1] in scenario.events:
-        event = event_label(scenario, parts[1])
-        if parts[2] == "effects":
-            effect = scenario.events[parts[1]].effects[int(parts[3])]
-            return f"{event}: size of its effect on {path_label(scenario, effect.target)}"
-        return f"{event}: {'chance' if parts[2] == 'probability' else 'weekly hazard'}"
+    if parts == ["drafting_weeks"]:
+        return _described(path)
     if parts[0] == "issues":
         return f"the {parts[1].replace('_', ' ')} issue"
-    if parts[0] != "parties" or parts[1] not in scenario.parties:
-        return path
-    party = scenario.parties[parts[1]]
-    rest = parts[2:]
-    if rest[0] == "ratifier" and party.ratifier is not None:
-        return f"{party.ratifier.name}: {FIELDS.get(rest[1], rest[1])}"
-    if rest[0] == "actors" and len(rest) >= 3:
-        actor = party.actors[rest[1]].role or rest[1]
-        what = FIELDS.get(rest[2], rest[2])
-        if len(rest) == 4:
+    if parts[0] == "events":
+        event = event_label(scenario, at["e"])
+        if "n" in at:
+            effect = scenario.events[at["e"]].effects[int(at["n"])]
+            return f"{event}: size of its effect on {path_label(scenario, effect.target)}"
+        return f"{event}: {'chance' if at['attr'] == 'probability' else 'weekly hazard'}"
+    party = scenario.parties[at["p"]]
+    field = parts[-1] if "i" not in at else parts[-2]
+    what = FIELDS.get(field) or _described(path)
+    if "b" in at:
+        return f"{party.ratifier.name}, {bloc_name(at['b'])}: {_described(path)}"
+    if parts[2] == "ratifier":
+        return f"{party.ratifier.name}: {_described(path)}"
+    if "a" in at:
+        actor = party.actors[at["a"]].role or humanize(at["a"])
+        if "i" in at:
             noun = {"positions": "position", "salience": "salience", "tolerance": "tolerance"}
-            what = f"{noun.get(rest[2], rest[2])} on {rest[3].replace('_', ' ')}"
+            what = f"{noun[field]} on {at['i'].replace('_', ' ')}"
         return f"{party.name}, {actor}: {what}"
-    return f"{party.name}: {FIELDS.get(rest[-1], rest[-1])}"
+    return f"{party.name}: {what}"
 
 
 def event_label(scenario: Scenario, name: str) -> str:

@@ -8,6 +8,7 @@ week), never by the lanes beside it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from sim.errors import NegsimError
 from sim.labels import event_label, path_label, value_text
 from sim.loader import ScenarioError, load_scenario
 from sim.model import NegotiationModel
-from sim.scenario import Effect, Scenario
+from sim.scenario import Effect, Party, Scenario
 
 MOVED = 1e-9  # an offer that changed by less than this did not move
 
@@ -139,7 +140,10 @@ def _outcome(scn: Scenario, run: dict, clock: Clock, lane: int) -> str:
             continue
         verdict = "ratified" if run[f"ratified_{key}"] else "rejected"
         day = clock.date(week + party.ratifier.delay_weeks)
-        votes.append(f"the {party.ratifier.name} {verdict} it in the week of {day}")
+        votes.append(
+            f"the {party.ratifier.name} {verdict} it {_count(party, run[f'votes_{key}'])} "
+            f"in the week of {day}"
+        )
     force = "it entered into force" if run["in_force"] else "it did not enter into force"
     return (
         f"Lane {lane}: a treaty was signed in the week of {clock.date(week)}, {when}; "
@@ -148,14 +152,26 @@ def _outcome(scn: Scenario, run: dict, clock: Clock, lane: int) -> str:
     )
 
 
-def effect_text(scn: Scenario, effect: Effect) -> str:
-    """What one effect of an event does, in words."""
+def _count(party: Party, votes: int) -> str:
+    """'82 votes to 17 (66 needed)': the chamber's count against what it needs to ratify."""
+    body = party.ratifier
+    members = sum(bloc.members for bloc in body.blocs.values())
+    needed = math.ceil(body.threshold * members - 1e-9)  # as agents.domestic counts it
+    return f"{votes} votes to {members - votes} ({needed} needed)"
+
+
+def effect_text(scn: Scenario, effect: Effect, value: object = None) -> str:
+    """What one effect of an event does, in words; `value` is the lane's own draw of an
+    uncertain effect (None: the scenario's value)."""
     target = path_label(scn, effect.target)
     if effect.op == "drop":
         return f"{target} dropped from the talks"
-    value = effect.value if not isinstance(effect.value, float | int) else value_text(effect.value)
-    verb = {"set": f"set to {value}", "add": f"{effect.value:+g}", "scale": f"x{value}"}
-    return f"{target} {verb[effect.op]}"
+    value = effect.value if value is None else value
+    if not isinstance(value, float | int):
+        return f"{target} set to {value}"  # a date
+    sign = "-" if value < 0 else "+"
+    verb = {"set": f"set to {value_text(value)}", "add": f"{sign}{value_text(abs(value))}"}
+    return f"{target} {verb.get(effect.op, f'x{value_text(value)}')}"
 
 
 def _events(scn: Scenario, run: dict, clock: Clock) -> list[tuple[tuple, str]]:
@@ -166,7 +182,10 @@ def _events(scn: Scenario, run: dict, clock: Clock) -> list[tuple[tuple, str]]:
             continue
         count = run[f"event_{name}_count"]
         times = f" ({count} times in all)" if count > 1 else ""
-        moved = "; ".join(effect_text(scn, e) for e in event.effects)
+        moved = "; ".join(
+            effect_text(scn, e, run.get(f"input.events.{name}.effects.{k}.value"))
+            for k, e in enumerate(event.effects)
+        )
         text = f"Week of {clock.date(week)}: {event_label(scn, name)}{times}. It moved: {moved}."
         found.append(((week, 0), text))
     return found
@@ -220,7 +239,7 @@ def _signature(
 def _occasion(scn: Scenario, week: int) -> str:
     """' (Round 3, Geneva)' for a week of talks, '' otherwise."""
     clock = Clock.from_calendar(scn.calendar)
-    for s in scn.calendar.sessions:
+    for s in scn.calendar.all_sessions():  # dated sessions and the rounds the rule adds
         first = clock.week(s.start)
         if first <= week < first + s.weeks:
             return f" ({s.name}, {s.venue})" if s.venue else f" ({s.name})"

@@ -481,6 +481,21 @@ def write_sweep_report(
     )
 
 
+def headers(scn: Scenario, paths: list[str]) -> list[str]:
+    """Short column headers for swept paths: the last two parts ('tactic.beta'); where two
+    would read alike, led by the party's name ('Russia tactic.beta'), else the whole path."""
+
+    def clashing(names: list[str]) -> list[bool]:
+        return [names.count(n) > 1 for n in names]
+
+    names = [".".join(p.split(".")[-2:]) for p in paths]
+    for k, (path, clash) in enumerate(zip(paths, clashing(names), strict=True)):
+        parts = path.split(".")
+        if clash and parts[0] == "parties" and parts[1] in scn.parties and len(parts) > 3:
+            names[k] = f"{scn.parties[parts[1]].name} {names[k]}"
+    return [p if clash else n for p, n, clash in zip(paths, names, clashing(names), strict=True)]
+
+
 def terminal_summary(out: Path, rows: int = 12):
     """The points' headline table for the terminal (the highest and lowest points when there
     are many) and the page's summary sentences, from a finished sweep folder."""
@@ -503,8 +518,8 @@ def terminal_summary(out: Path, rows: int = 12):
     )
     out_table = RichTable(title=title)
     outputs = [m for m in sweep_measures(scn) if m.share]
-    for path in ["point", *params]:
-        out_table.add_column(".".join(path.split(".")[-2:]))
+    for header in ["point", *headers(scn, params)]:
+        out_table.add_column(header)
     for m in outputs:
         out_table.add_column(f"{m.short} (95%)")
     for _, row in shown.iterrows():

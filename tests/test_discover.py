@@ -11,7 +11,15 @@ from typer.testing import CliRunner
 
 from sim import store
 from sim.cli import app
-from sim.discover import DiscoverError, discover, event_weeks, read_cases
+from sim.discover import (
+    DiscoverError,
+    discover,
+    event_weeks,
+    read_cases,
+    start_discover,
+    write_results,
+)
+from sim.discover_report import headline
 from sim.loader import load_scenario
 from sim.run import resolved_yaml, run_scenario
 
@@ -135,3 +143,40 @@ def test_bad_inputs_exit_2(baseline_run, tmp_path):
     with pytest.raises(DiscoverError, match="no inputs to explain"):
         read_cases(plain, "p_agree_before_deadline")
     assert resolved_yaml(scenario)  # the run folder's scenario round-trips
+
+
+def test_no_box_reaches_the_target_the_densest_is_reported(baseline_run, tmp_path):
+    """An outcome that is noise: no box reaches the 80% target, so discover keeps PRIM's
+    peeling trajectory and reports its densest box as falling short."""
+    out = tmp_path / "noise"
+    store.prepare_folder(out)
+    shutil.copy(baseline_run / "scenario.yaml", out / "scenario.yaml")
+    rng = np.random.default_rng(11)
+    n = 2000
+    agreed = rng.uniform(size=n) < 0.5
+    runs = {
+        "lane": np.arange(n),
+        "agreed": agreed,
+        "agreed_week": np.where(agreed, 10, -1).astype(np.int32),
+        "in_force": agreed,
+        "input.parties.russia.margin": rng.uniform(1.2, 1.4, n),
+        "input.parties.us.margin": rng.uniform(0.9, 1.1, n),
+    }
+    store.write_table(out / "runs.parquet", runs)
+    store.write_json(out / "manifest.json", {"status": "complete", "seed": 20090507})
+    found = discover(out, "p_agree_before_deadline")
+    assert found.target == 0.8 and len(found.boxes) > 1  # the trajectory, not one box
+    assert found.box.density == max(b.density for b in found.boxes) < 0.8
+    assert found.box.density > agreed.mean() and found.box.limits
+    assert not found.reaches_target
+    assert ("target density", "80.0%: no box reaches it; the rule is the densest box's") in (
+        headline(found)
+    )
+    folder = tmp_path / "discovered"
+    start_discover(folder, out, "p_agree_before_deadline", None)
+    write_results(folder, found)
+    table = pd.read_parquet(folder / "discover.parquet")
+    assert len(table) == len(found.boxes) and not table["reaches_target"].any()
+    assert table.loc[table["chosen"], "density"].item() == table["density"].max()
+    said = json.loads((folder / "discover.json").read_text())
+    assert said["target_density"] == 0.8 and said["box"]["reaches_target"] is False

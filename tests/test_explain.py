@@ -1,5 +1,6 @@
 """negsim explain: paired on/off and 10th/90th-percentile runs recover known effects."""
 
+import math
 import re
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.ensemble import run_chunk
-from sim.explain import factors, run_explain, start_explain
+from sim.explain import effect_text, factors, run_explain, start_explain
 from sim.loader import load_scenario
 from sim.outcomes import headline_measures
 
@@ -121,3 +122,24 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, baseline_path):
     assert not (tmp_path / "x").exists()
     result = runner.invoke(app, ["explain", str(tmp_path), "--out", str(tmp_path / "y")])
     assert result.exit_code == 2 and "not a results folder" in result.output
+
+
+@pytest.mark.parametrize(
+    ("effect", "low", "high", "text"),
+    [
+        (0.0, 0.0, 0.0, "+0.0 weeks (+0.0 to +0.0)"),
+        (0.0, math.nan, math.nan, "+0.0 weeks"),
+        (0.0, -2.0, 3.0, "+0.0 weeks (-2.0 to +3.0)"),
+        (0.5, 0.0, 0.5, "+0.5 weeks (+0.0 to +0.5)"),
+    ],
+)
+def test_a_median_date_effect_prints_one_way(effect, low, high, text):
+    row = {"kind": "median", "unit": "weeks", "effect": effect}
+    assert effect_text(row | {"effect_low": low, "effect_high": high}) == text
+
+
+def test_a_narrow_unit_keeps_its_decimals():
+    row = {"kind": "median", "unit": "linked 0-1", "effect": 0.04}
+    assert effect_text(row | {"effect_low": 0.01, "effect_high": 0.07}) == (
+        "+0.040 linked 0-1 (+0.010 to +0.070)"
+    )

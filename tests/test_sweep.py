@@ -175,3 +175,36 @@ def test_bundled_sweep_files_load(baseline_path):
         base = load_scenario(spec.scenario)
         points = design(spec.params, spec.method, spec.samples, base.seed)
         assert len(points) >= 10, path
+
+
+def test_sweep_headers_tell_parties_apart(baseline_path, tmp_path):
+    """Two parameters sharing their last path parts get distinct headers, led by the party."""
+    from sim.loader import load_scenario as load
+    from sim.sweep_report import headers, terminal_summary
+
+    scn = load(baseline_path)
+    paths = [BETA, "parties.russia.tactic.beta", "trust", "parties.russia.margin"]
+    assert headers(scn, paths) == [
+        "United States tactic.beta",
+        "Russia tactic.beta",
+        "trust",
+        "russia.margin",
+    ]
+    bloc = "parties.us.ratifier.blocs.{}.margin"
+    assert headers(scn, [bloc.format("democrats"), bloc.format("republicans")]) == [
+        "democrats.margin",
+        "republicans.margin",
+    ]
+    odd = ["parties.us.margin", "parties.us.ratifier.blocs.us.margin", "x.us.margin"]
+    assert len(set(headers(scn, odd))) == 3
+    base = load_scenario(baseline_path, ["replications=20"])
+    params = [parse_param(f"{BETA}=0.3,1.5"), parse_param("parties.russia.tactic.beta=0.3,0.4")]
+    start_sweep(base, params, tmp_path / "sw")
+    with open_pool(1) as pool:
+        run_sweep(tmp_path / "sw", pool)
+    table, _ = terminal_summary(tmp_path / "sw")
+    assert [c.header for c in table.columns[:3]] == [
+        "point",
+        "United States tactic.beta",
+        "Russia tactic.beta",
+    ]

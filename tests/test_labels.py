@@ -1,0 +1,71 @@
+"""Labels: every per-lane path (sim.lane_paths.PATHS) is named in the scenario's words."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+
+from sim.labels import path_label
+from sim.lane_paths import PATHS
+from sim.loader import load_scenario
+
+BASELINE = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml"
+FILL = {"<p>": ["us", "russia"], "<a>": ["pentagon"], "<i>": ["warheads"], "<b>": ["republicans"]}
+FILL |= {"<e>": ["md_review"], "<n>": ["0"]}
+
+
+def concrete(shown: str) -> list[str]:
+    """Every path of a row's shown pattern with its placeholders filled from the baseline."""
+    options = []
+    for part in shown.split("."):
+        if part in FILL:
+            options.append(FILL[part])
+        elif part.startswith("<"):
+            options.append(part[1:-1].split("|"))
+        else:
+            options.append([part])
+    return [".".join(choice) for choice in itertools.product(*options)]
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return load_scenario(BASELINE)
+
+
+def test_every_lane_path_has_a_distinct_label_in_words(scenario):
+    paths = []
+    for row in PATHS:
+        found = [p for p in concrete(row.shown()) if row.exists(scenario, row.match(p))]
+        assert found, row.pattern  # each row of the table is tried on the baseline
+        paths += found
+    labels = {p: path_label(scenario, p) for p in paths}
+    for path, label in labels.items():
+        assert label != path, path
+        assert not re.search(r"\b[a-z_]+\.[a-z_]+\b", label), (path, label)  # no dotted path left
+        assert "_" not in label, (path, label)
+    assert len(set(labels.values())) == len(labels), "two paths share a label"
+
+
+def test_named_parts_of_a_path_are_in_its_label(scenario):
+    republicans = "parties.us.ratifier.blocs.republicans"
+    assert path_label(scenario, f"{republicans}.margin") == (
+        "US Senate, Republicans: how much a treaty must beat no treaty for the median member"
+    )
+    assert path_label(scenario, f"{republicans}.spread") == (
+        "US Senate, Republicans: std. dev. of members' margins in the bloc"
+    )
+    assert path_label(scenario, "parties.russia.ratifier.blocs.united_russia.margin").startswith(
+        "State Duma, United Russia: "
+    )
+    assert path_label(scenario, "drafting_weeks") == (
+        "weeks of joint work at full capacity the treaty text needs once both sides have "
+        "tabled positions"
+    )
+    assert path_label(scenario, "parties.russia.margin") == "Russia: walk-away margin"
+    assert path_label(scenario, "parties.us.readiness") == (
+        "United States: day from which it can table positions"
+    )
+    assert path_label(scenario, "parties.us.blocs.nowhere") == "parties.us.blocs.nowhere"
