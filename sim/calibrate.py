@@ -115,6 +115,7 @@ def simulate(
     values = input_values(scenario, z)
     model = NegotiationModel(scenario, len(z), seed, first_lane=first_lane, inputs=values)
     runs = model.run().runs
+    model.release()
     return {name: runs[name] for name in names}
 
 

@@ -33,7 +33,9 @@ def run_chunk(
     processes can pickle it. Draws depend on global lane numbers, never on the chunking."""
     first = index * chunk
     model = NegotiationModel(scenario, lanes, seed, trace if index == 0 else 0, first_lane=first)
-    return model.run()
+    result = model.run()
+    model.release()
+    return result
 
 
 @dataclass(frozen=True)

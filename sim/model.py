@@ -276,6 +276,16 @@ class NegotiationModel(mesa.Model):
         getattr(mesa.Agent, "_ids", {}).pop(self, None)
         return self.result()
 
+    def release(self) -> None:
+        """Drop what the finished model holds. Agents and model refer to each other, so without
+        this a chunk's arrays wait for Python's next full garbage collection (about 70 ms)
+        while a worker simulates more chunks: its memory grew by ~30 MB per chunk."""
+        for party in self.order:
+            for agent in [*party.actors, party.ratifier, party]:
+                if agent is not None:
+                    agent.__dict__.clear()
+        self.__dict__.clear()
+
     def result(self) -> ChunkResult:
         """Collect per-lane outcomes as named columns."""
         agreed = self.agreed_week >= 0

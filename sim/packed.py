@@ -55,6 +55,7 @@ def run_packed_chunk(
         scenario, stop - start, seed, lane_ids=lane, values=per_lane, record=False
     )
     runs = model.run().runs
+    model.release()
     keep = [*COLUMNS, *(k for k in runs if k.startswith("utility_"))]
     return {"point": point, **{k: runs[k] for k in keep}}
 
