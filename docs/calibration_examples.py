@@ -2,9 +2,10 @@
 
     .venv/bin/python docs/calibration_examples.py
 
-The "truth" is the baseline's own stated values (tactics beta 0.3 and 0.5, margins at the
-middle of their ranges) played in one lane with the baseline's seed; the files say what that
-lane showed. They demonstrate the mechanics and are not the historical record.
+The "truth" is every uncertain input of the baseline at the middle of its own range (Russia's
+tactic beta 0.325, the US's 0.55, margins 1.1 and 0.85, and so on for all of them) played in
+one lane with the baseline's seed; the files say what that lane showed. They demonstrate the
+mechanics and are not the historical record. `truth()` lists the values.
 """
 
 from __future__ import annotations
@@ -19,20 +20,25 @@ from sim.loader import load_scenario
 from sim.model import NegotiationModel
 
 ROOT = Path(__file__).resolve().parent.parent
-TRUTH = {
-    "parties.russia.margin": 1.3,
-    "parties.russia.tactic.beta": 0.3,
-    "parties.us.margin": 1.0,
-    "parties.us.tactic.beta": 0.5,
-}
+PRIOR = ROOT / "scenarios" / "calibration_prior.yaml"
 LANE = 1_000_003  # a lane no run of 2,000 or 200,000 replications plays
-SOURCE = "Made by docs/calibration_examples.py: lane 1000003 of calibration_prior at the baseline's values."
+SOURCE = (
+    "Made by docs/calibration_examples.py: lane 1000003 of calibration_prior "
+    "with every uncertain input at the middle of its range."
+)
+
+
+def truth() -> dict[str, float]:
+    """The synthetic truth: each uncertain input of the prior at its median (for the
+    baseline's uniform ranges, the middle)."""
+    scenario = load_scenario(PRIOR)
+    return {path: float(dist.quantile(0.5)) for path, dist in scenario.inputs.items()}
 
 
 def synthetic_lane() -> tuple[dict, Clock]:
     """The outcome columns of the synthetic lane, and the calendar's clock."""
-    scenario = load_scenario(ROOT / "scenarios" / "calibration_prior.yaml")
-    inputs = {path: np.array([value]) for path, value in TRUTH.items()}
+    scenario = load_scenario(PRIOR)
+    inputs = {path: np.array([value]) for path, value in truth().items()}
     model = NegotiationModel(scenario, 1, scenario.seed, first_lane=LANE, inputs=inputs)
     runs = {name: values[0].item() for name, values in model.run().runs.items()}
     return runs, Clock.from_calendar(scenario.calendar)
@@ -76,8 +82,9 @@ def main() -> None:
             f"Synthetic{kind} targets (not the historical record): what one lane of the baseline showed.",
             {
                 "name": name,
-                "description": f"Outcomes of one synthetic lane played at the baseline's values, "
-                f"with{kind} tolerances: calibration should find the baseline's tactics again.",
+                "description": f"Outcomes of one synthetic lane played with every uncertain input at the "
+                f"middle of its range, with{kind} tolerances: calibration should find them "
+                "within its posterior.",
                 "facts": targets,
             },
         )
