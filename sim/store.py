@@ -220,11 +220,17 @@ def digest(path: Path) -> str:
 
 def read_json(path: Path, what: str = "a JSON object") -> dict:
     """A JSON object from a results folder, or StoreError naming the file and what is wrong."""
+    return _read_mapping(path, json.loads, (json.JSONDecodeError,), what)
+
+
+def _read_mapping(path: Path, parse: Any, errors: tuple, what: str) -> dict:
+    """A mapping parsed from a text file; StoreError naming the file if it is missing,
+    unreadable (`errors` of the parser) or not a mapping."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = parse(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise StoreError(f"{path}: missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+    except (OSError, UnicodeDecodeError, RecursionError, *errors) as err:
         raise StoreError(f"{path}: unreadable ({_reason(err)})") from None
     if not isinstance(data, dict):
         raise StoreError(f"{path}: not {what}")
@@ -381,12 +387,4 @@ def read_yaml(path: Path) -> dict:
     """A YAML mapping from a results folder (safe loader), or StoreError naming the file."""
     import yaml
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StoreError(f"{path}: missing") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as err:
-        raise StoreError(f"{path}: unreadable ({_reason(err)})") from None
-    if not isinstance(data, dict):
-        raise StoreError(f"{path}: not a scenario (expected a mapping)")
-    return data
+    return _read_mapping(path, yaml.safe_load, (yaml.YAMLError,), "a scenario (expected a mapping)")
