@@ -219,3 +219,29 @@ def splitmix(key, lanes):
         z ^= z >> np.uint64(31)
         out[j] = (np.float64(z >> np.uint64(11)) + 0.5) * 2.0**-53
     return out
+
+
+@_jit
+def logroll_packages(concession, idx, room, before, ideal, reach, dropped, off_table, lo, hi):
+    """Per lane in `idx`, the least-cost concession path's package worth 1 - concession to
+    the giver (linear values: issues conceded cheapest first), settled."""
+    out = np.empty((idx.shape[0], ideal.shape[1]))
+    for j in range(idx.shape[0]):
+        k = idx[j]
+        for i in range(ideal.shape[1]):
+            give = min(max(concession[j] - before[k, i], 0.0), room[k, i])
+            share = give / room[k, i] if room[k, i] > 0 else 0.0
+            out[j, i] = ideal[k, i] + share * reach[k, i]
+        _settle(out[j], dropped[k], off_table, lo, hi)
+    return out
+
+
+@_jit
+def offer_counts(offer, rows, lo, span, bins, counts):
+    """Add the offers of lanes `rows` to `counts` (issues x bins): each issue's range cut into
+    `bins` equal bins, values outside it in the end bins."""
+    for j in range(rows.shape[0]):
+        k = rows[j]
+        for i in range(offer.shape[1]):
+            b = int((offer[k, i] - lo[i]) / span[i] * bins)
+            counts[i, min(max(b, 0), bins - 1)] += 1

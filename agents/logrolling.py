@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents.kernels import logroll_packages
+from agents.tradeoff import Bounds, unbounded
+
 
 class ConcessionPath:
     """Per lane, the giver's least-cost order of conceding issues toward the other side's ideal.
@@ -58,9 +61,12 @@ class ConcessionPath:
         """Utility given up at the point `at(u)`."""
         return (1.0 - u) * self.full[idx]
 
-    def package(self, concession: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Package (one row per lane in `idx`) worth 1 - concession to the giver."""
-        room = self.room[idx]
-        give = np.clip(concession[:, None] - self.before[idx], 0.0, room)
-        share = np.divide(give, room, out=np.zeros_like(give), where=room > 0)
-        return self.ideal[idx] + share * self.reach[idx]
+    def package(
+        self, concession: np.ndarray, idx: np.ndarray, bounds: Bounds | None = None
+    ) -> np.ndarray:
+        """Package (one row per lane in `idx`) worth 1 - concession to the giver, settled into
+        `bounds` (dropped issues fixed, ranges) when given (compiled: `kernels`)."""
+        dropped, off_table, lo, hi = bounds or unbounded(*self.ideal.shape)
+        concession = np.ascontiguousarray(concession, dtype=float)
+        args = (self.room, self.before, self.ideal, self.reach)
+        return logroll_packages(concession, idx, *args, dropped, off_table, lo, hi)

@@ -176,9 +176,7 @@ class Party(mesa.Agent):
 
     def tradeoff(self, loss: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Package best for the opponent among those that cost the party at most `loss`."""
-        if self.model.quadratic:
-            return self.path.package(loss, idx, self._bounds())
-        return self.settle(self.path.package(loss, idx), idx)
+        return self.path.package(loss, idx, self._bounds())
 
     def _bounds(self) -> tuple:
         """What `settle` applies, as the compiled kernels take it."""

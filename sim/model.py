@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
+from agents.kernels import offer_counts
 from agents.party import TIE, Party
 from sim.calendar import Clock
 from sim.events import compile_events, fire, resolve
@@ -248,15 +249,12 @@ class NegotiationModel(mesa.Model):
     def _record(self, week: int) -> None:
         """Weekly offer histograms over lanes still talking, and the traced lanes' offers."""
         span = self.issue_hi - self.issue_lo
-        n_issues = len(self.issue_names)
         for p, party in enumerate(self.order):
             rows = np.flatnonzero(self.active & party.has_offer)
             if rows.size:
-                scaled = (party.offer[rows] - self.issue_lo) / span * OFFER_BINS
-                bins = np.clip(scaled.astype(np.int64), 0, OFFER_BINS - 1)
-                flat = bins + np.arange(n_issues) * OFFER_BINS
-                counts = np.bincount(flat.ravel(), minlength=n_issues * OFFER_BINS)
-                self.offer_hist[p, week] = counts.reshape(n_issues, OFFER_BINS)
+                offer_counts(
+                    party.offer, rows, self.issue_lo, span, OFFER_BINS, self.offer_hist[p, week]
+                )
             if self.trace is not None:
                 k = self.trace_lanes
                 self.trace[week, p] = np.where(party.has_offer[:k, None], party.offer[:k], np.nan)
