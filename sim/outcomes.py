@@ -150,9 +150,12 @@ class ParquetColumns:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._file: pq.ParquetFile | None = None  # opened once: its footer is parsed once
 
     def __getitem__(self, name: str) -> np.ndarray:
-        return pq.read_table(self.path, columns=[name]).column(name).to_numpy()
+        if self._file is None:
+            self._file = pq.ParquetFile(self.path)
+        return self._file.read(columns=[name]).column(name).to_numpy()
 
 
 def median_interval(values: np.ndarray, z: float = Z95) -> tuple[float, float, float]:
