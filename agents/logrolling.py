@@ -48,18 +48,14 @@ class ConcessionPath:
         self.ideal[idx] = ideal
         self.reach[idx] = np.sign(other_ideal - ideal) * distance
 
-    @property
-    def full(self) -> np.ndarray:
-        """Utility given up by conceding every issue to the other side's ideal, per lane."""
-        return self.room.sum(axis=1)
-
-    def at(self, u: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Point of the path at u in [0, 1]: 0 the other side's ideal, 1 the giver's."""
-        return self.package(self.loss_at(u, idx), idx)
+    def at(self, u: np.ndarray, idx: np.ndarray, bounds: Bounds | None = None) -> np.ndarray:
+        """Point of the path at u in [0, 1] (0 the other side's ideal, 1 the giver's), settled
+        into `bounds` when given."""
+        return self.package(self.loss_at(u, idx), idx, bounds)
 
     def loss_at(self, u: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Utility given up at the point `at(u)`."""
-        return (1.0 - u) * self.full[idx]
+        """Utility given up at the point `at(u)`: that share of conceding every issue."""
+        return (1.0 - u) * self.room[idx].sum(axis=1)
 
     def package(
         self, concession: np.ndarray, idx: np.ndarray, bounds: Bounds | None = None

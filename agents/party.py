@@ -114,7 +114,7 @@ class Party(mesa.Agent):
             return
 
         def passes(u: np.ndarray) -> np.ndarray:
-            return body.passes(self.settle(path.at(u, idx), idx), idx)
+            return body.passes(path.at(u, idx, self._bounds()), idx)
 
         lo, hi = np.zeros(idx.size), np.ones(idx.size)
         anything, at_ideal = passes(lo), passes(hi)
@@ -179,15 +179,10 @@ class Party(mesa.Agent):
         return self.path.package(loss, idx, self._bounds())
 
     def _bounds(self) -> tuple:
-        """What `settle` applies, as the compiled kernels take it."""
+        """How a package is settled to be signable: dropped issues at their fixed value, every
+        issue inside its range (the kernels apply it)."""
         model = self.model
         return model.dropped, model.off_table, model.issue_lo, model.issue_hi
-
-    def settle(self, package: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """A package as it can be signed: dropped issues at their fixed value, inside the ranges."""
-        model = self.model
-        package = np.where(model.dropped[idx], model.off_table, package)
-        return np.clip(package, model.issue_lo, model.issue_hi)
 
     def pass_deadline(self, idx: np.ndarray) -> None:
         """Soft deadline reached: restart the tactic's clock from the current demand toward a

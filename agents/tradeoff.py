@@ -40,18 +40,6 @@ class ContractCurve:
         self.cost[idx] = kp * d * d
         self.full[idx] = self.cost[idx].sum(axis=1)
 
-    def at(self, u: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Point of the curve at u = t / (1 + t) in [0, 1]: 0 the opponent's ideal, 1 the party's."""
-        with np.errstate(divide="ignore"):
-            t = u / (1.0 - u)
-        return self.ideal[idx] + _shares(t, self.ratio[idx]) * self.reach[idx]
-
-    def loss_at(self, u: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """The party's loss at the point `at(u)`."""
-        with np.errstate(divide="ignore"):
-            s = _shares(u / (1.0 - u), self.ratio[idx])
-        return (self.cost[idx] * s * s).sum(axis=1)
-
     def package(
         self, loss: np.ndarray, idx: np.ndarray, bounds: Bounds | None = None
     ) -> np.ndarray:
@@ -99,9 +87,3 @@ def tradeoff_offer(
     curve = ContractCurve(len(loss), mp.shape[1])
     curve.update(lanes, mp, kp, mo, ko)
     return curve.package(loss, lanes)
-
-
-def _shares(t: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """s_i(t) = 1 / (1 + t r_i): the share of the way to the opponent's ideal on each issue."""
-    tr = np.multiply(t[:, None], r, out=np.zeros_like(r), where=r > 0)  # t r = 0 where r = 0
-    return 1.0 / (1.0 + tr)

@@ -12,6 +12,8 @@ from sim.calendar import Clock
 from sim.scenario import Effect, Event, Scenario
 from sim.streams import uniform
 
+Target = tuple[np.ndarray, int | None, tuple[float, float]]  # array, column, bounds
+
 
 @dataclass(frozen=True)
 class Trigger:
@@ -66,7 +68,8 @@ def fire(model, week: int) -> None:
         )
         model.fired_count[idx, e] += 1
         for k, effect in enumerate(trig.effects):
-            apply(model, effect, idx, model.effect_values.get((e, k)))
+            target = model.effect_targets[e][k]
+            apply(model, effect, target, idx, model.effect_values.get((e, k)))
             if moves_mandate(effect):
                 model.mandate_stale[idx] |= model.active[idx]  # signed lanes bargain no more
 
@@ -77,12 +80,19 @@ def moves_mandate(effect: Effect) -> bool:
     return effect.op == "drop" or ".actors." in effect.target or ".ratifier." in effect.target
 
 
-def apply(model, effect: Effect, idx: np.ndarray, per_lane: np.ndarray | None = None) -> None:
-    """Apply one effect in lanes `idx`: set, add, scale a value, or drop an issue.
+def targets(model) -> list[list[Target]]:
+    """What each effect of each event changes (array, column, bounds), resolved once per model:
+    the arrays are changed in place, never replaced."""
+    return [[lane_paths.resolve(model, f.target) for f in t.effects] for t in model.triggers]
 
-    `per_lane` holds the effect's value drawn per lane when it is an uncertain input.
+
+def apply(
+    model, effect: Effect, target: Target, idx: np.ndarray, per_lane: np.ndarray | None = None
+) -> None:
+    """Apply one effect to its `target` in lanes `idx`: set, add, scale a value, or drop an
+    issue. `per_lane` holds the effect's value drawn per lane when it is an uncertain input.
     """
-    array, column, bounds = lane_paths.resolve(model, effect.target)
+    array, column, bounds = target
     where = (idx,) if column is None else (idx, column)
     if effect.op == "drop":
         array[where] = True
@@ -97,8 +107,3 @@ def apply(model, effect: Effect, idx: np.ndarray, per_lane: np.ndarray | None = 
     else:
         new = array[where] * value
     array[where] = np.clip(new, *bounds)
-
-
-def resolve(model, parts: list[str]) -> tuple[np.ndarray, int | None, tuple[float, float]]:
-    """Array, column and bounds behind a dotted path (see `sim.lane_paths`)."""
-    return lane_paths.resolve(model, ".".join(parts))

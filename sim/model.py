@@ -9,8 +9,9 @@ import numpy as np
 
 from agents.kernels import offer_counts
 from agents.party import TIE, Party
+from sim import lane_paths
 from sim.calendar import Clock
-from sim.events import compile_events, fire, resolve
+from sim.events import compile_events, fire, targets
 from sim.scenario import Scenario
 from sim.streams import uniform
 
@@ -84,6 +85,7 @@ class NegotiationModel(mesa.Model):
         self.party = {p.key: p for p in self.order}
         first, second = self.order
         first.opponent, second.opponent = second, first
+        self.effect_targets = targets(self)
         self.drawn = self._draw_inputs(inputs or {})
         for path, per_lane in (values or {}).items():
             self._set(path, per_lane)
@@ -105,7 +107,7 @@ class NegotiationModel(mesa.Model):
 
     def _set(self, path: str, values: np.ndarray) -> None:
         """Set a per-lane path (an uncertain input or a swept parameter) in every lane."""
-        array, column, _ = resolve(self, path.split("."))  # an effect's value too
+        array, column, _ = lane_paths.resolve(self, path)  # an effect's value too
         array[(slice(None),) if column is None else (slice(None), column)] = values
 
     def _init_outcomes(self, trace: int) -> None:
@@ -131,7 +133,7 @@ class NegotiationModel(mesa.Model):
         week = self.week
         fire(self, week)
         if self.clock.summit_trust[week]:
-            self.trust = np.clip(self.trust + self.clock.summit_trust[week], 0.0, 1.0)
+            np.clip(self.trust + self.clock.summit_trust[week], 0.0, 1.0, out=self.trust)
         for party in self.order:
             party.elapsed += self.clock.boost[week]
         self._deadline(week)
@@ -143,12 +145,11 @@ class NegotiationModel(mesa.Model):
                 self.mandate_stale[stale] = False
             self._bargain(week)
         self._votes(week)
-        if not self.recording:
-            pass  # a packed sweep keeps no weekly picture: its lanes belong to many points
-        elif self.clock.bargaining[week] or week in (0, self.clock.deadline_week):
-            self._record(week)
-        else:  # outside sessions no offer moves and no lane settles: last week's picture stands
-            self._repeat_record(week)
+        if self.recording:  # a packed sweep keeps none: its lanes belong to many points
+            if self.clock.bargaining[week] or week in (0, self.clock.deadline_week):
+                self._record(week)
+            else:  # outside sessions no offer moves and no lane settles: last week stands
+                self._repeat_record(week)
         for party in self.order:
             party.elapsed += 1.0
         self.week += 1
