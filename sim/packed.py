@@ -11,19 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.ensemble import CHUNK_LANES
+from sim import columns as col
+from sim.ensemble import CHUNK_LANES, schedule
+from sim.executors import Pool
 from sim.lane_paths import is_input_path
 from sim.model import NegotiationModel
 from sim.scenario import Scenario
-
-# the per-lane columns a point's headline outputs are computed from
-COLUMNS = ("agreed", "agreed_week", "in_force")
 
 
 def unpackable(paths: list[str]) -> list[str]:
@@ -56,7 +54,8 @@ def run_packed_chunk(
     )
     runs = model.run().runs
     model.release()
-    keep = [*COLUMNS, *(k for k in runs if k.startswith("utility_"))]
+    utilities = [col.utility(p) for p in scenario.party_names()]
+    keep = [col.AGREED, col.AGREED_WEEK, col.IN_FORCE, *utilities]  # what the outputs read
     return {"point": point, **{k: runs[k] for k in keep}}
 
 
@@ -155,35 +154,21 @@ def run_packed(
     points: list[dict[str, Any]],
     reps: int,
     seed: int,
-    executor: Executor | None = None,
-    window: int = 4,
+    pool: Pool | None = None,
     chunk: int = CHUNK_LANES,
 ) -> pd.DataFrame:
     """Every point's headline outputs (one row per point, in design order), simulating the
-    points x reps grid in shared chunks; `scenario` holds the swept paths as constants."""
-    spans = packed_chunks(len(points), reps, chunk)
-    task = partial(run_packed_chunk, scenario, point_values(points), reps, seed)
+    points x reps grid in shared chunks on `pool` (default: this process); `scenario` holds the
+    swept paths as constants."""
+    values = point_values(points)
+    tasks = [
+        PackedTask(scenario, values, reps, seed, n, *span)
+        for n, span in enumerate(packed_chunks(len(points), reps, chunk))
+    ]
     taken, found = InOrder(scenario), []
-    for i, part in _in_order(task, spans, executor, window):
-        found += taken.add(i, lambda part=part: part)
+    for task, outcome in schedule(tasks, pool or Pool(None, 1, "this process")):
+        if isinstance(outcome, Exception):
+            raise outcome
+        found += taken.add(task.index, lambda outcome=outcome: outcome)
     found += taken.end()
     return pd.DataFrame([{"point": i, **points[i], **row} for i, row in found])
-
-
-def _in_order(
-    task: Callable[[int, int], dict[str, np.ndarray]],
-    spans: list[tuple[int, int]],
-    executor: Executor | None,
-    window: int,
-) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
-    """Yield (chunk, result) in chunk order, at most `window` chunks in flight."""
-    if executor is None:
-        for i, (start, stop) in enumerate(spans):
-            yield i, task(start, stop)
-        return
-    pending: dict[int, Future] = {}
-    for i in range(len(spans)):
-        for j in range(i, min(i + window, len(spans))):
-            if j not in pending:
-                pending[j] = executor.submit(task, *spans[j])
-        yield i, pending.pop(i).result()

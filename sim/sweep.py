@@ -14,6 +14,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -447,29 +448,27 @@ def _run_packed(
     pool: Pool,
     on_progress: OnProgress,
 ) -> pd.DataFrame:
-    """Simulate the packed chunks not yet saved (each saved as it finishes), then compute every
-    point's outputs from the chunks in grid order."""
+    """Simulate the packed chunks not yet saved, each saved as it finishes; every point's
+    outputs are computed as soon as the chunks holding its lanes are in (in grid order)."""
     scenario = point_scenario(base, points[0])  # the swept paths are then set lane by lane
     reps, seed = manifest["replications"], manifest["seed"]
     spans = _packed_spans(manifest)
     (out / CHUNKS).mkdir(exist_ok=True)
     values = point_values(points)
-    pending = [n for n, span in enumerate(spans) if not _packed_saved(out, n, span, reps)]
-    todo = (PackedTask(scenario, values, reps, seed, n, *spans[n]) for n in pending)
-    points_done = [0]
+    saved = {n for n, span in enumerate(spans) if _packed_saved(out, n, span, reps)}
+    todo = (PackedTask(scenario, values, reps, seed, n, *spans[n]) for n in range(len(spans)))
     taken, found = InOrder(scenario), []
 
-    def saved(index: int) -> Callable[[], dict[str, np.ndarray]]:
-        return lambda: {
-            k: v.to_numpy() for k, v in pd.read_parquet(_packed_path(out, index)).items()
-        }
+    def take(index: int, lanes: Callable[[], dict[str, np.ndarray]]) -> None:
+        done = taken.add(index, lanes)
+        found.extend(done)
+        on_progress(len(done), 0)
 
-    for n in range(len(spans)):  # chunks saved by an earlier session, read when their turn comes
-        if n not in pending:
-            found += taken.add(n, saved(n))
+    for n in sorted(saved):  # saved by an earlier session: read from disk when their turn comes
+        take(n, partial(_read_packed, out, n))
     with stop_on_signals():
         try:
-            for task, outcome in schedule(todo, pool):
+            for task, outcome in schedule((t for t in todo if t.index not in saved), pool):
                 if isinstance(outcome, Exception):
                     raise RunFailed(
                         f"packed chunk {task.index} (lanes {task.start}..{task.stop - 1} of the "
@@ -477,17 +476,20 @@ def _run_packed(
                     ) from outcome
                 store.write_table(_packed_path(out, task.index), outcome, fast=True)
                 on_progress(0, task.lanes)
-                found += taken.add(task.index, lambda outcome=outcome: outcome)
-                on_progress(len(found) - points_done[0], 0)
-                points_done[0] = len(found)
+                take(task.index, lambda outcome=outcome: outcome)
         except BaseException:
             store.remove_partials(out)
             with suppress(store.DiskError):
                 store.write_json(out / "manifest.json", {**manifest, "status": "interrupted"})
             raise
-    found += taken.end()
-    on_progress(len(found) - points_done[0], 0)
+    last = taken.end()
+    found.extend(last)
+    on_progress(len(last), 0)
     return pd.DataFrame([{"point": i, **points[i], **row} for i, row in found])
+
+
+def _read_packed(out: Path, index: int) -> dict[str, np.ndarray]:
+    return {k: v.to_numpy() for k, v in pd.read_parquet(_packed_path(out, index)).items()}
 
 
 def _one_line(error: Exception) -> str:

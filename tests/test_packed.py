@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.ensemble import run_chunk
-from sim.executors import local_pool
+from sim.executors import open_pool
 from sim.loader import document, load_scenario
 from sim.packed import packed_chunks, run_packed, run_packed_chunk, unpackable
 from sim.sweep import point_outputs, point_scenario
@@ -73,11 +73,8 @@ def test_outputs_equal_a_sweep_points_own(design) -> None:
 def test_workers_give_the_same_table(design) -> None:
     _, points, scenario = design
     alone = run_packed(scenario, points, 60, 5, chunk=70)
-    pool = local_pool(2)
-    try:
-        shared = run_packed(scenario, points, 60, 5, executor=pool, chunk=70)
-    finally:
-        pool.shutdown()
+    with open_pool(2) as pool:
+        shared = run_packed(scenario, points, 60, 5, pool=pool, chunk=70)
     pd.testing.assert_frame_equal(alone, shared)
 
 
