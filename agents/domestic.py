@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import mesa
 import numpy as np
 
 from agents.kernels import aggregate as kernel_aggregate
+from agents.kernels import utility as kernel_utility
 from agents.kernels import votes as kernel_votes
 from sim.scenario import Actor
 from sim.scenario import Ratifier as RatifierSpec
@@ -74,8 +73,8 @@ class Ratifier(mesa.Agent):
         self.party = party
         self.delay_weeks = spec.delay_weeks
         self.mood = np.full(lanes, spec.mood)
-        self.members = np.array([b.members for b in spec.blocs.values()])
-        self.needed = math.ceil(spec.threshold * self.members.sum() - 1e-9)
+        self.members = np.array([b.members for b in spec.blocs.values()], dtype=float)
+        self.needed = spec.needed
         self.bloc_names = list(spec.blocs)
         self.margin = np.tile([b.margin for b in spec.blocs.values()], (lanes, 1))
         self.spread = np.tile([b.spread for b in spec.blocs.values()], (lanes, 1))
@@ -86,14 +85,12 @@ class Ratifier(mesa.Agent):
         total = salience.sum(axis=1, keepdims=True)
         self.weight = np.divide(salience, total, out=np.zeros_like(salience), where=total > 0)
         self.power = 2.0 if model.quadratic else 1.0
-        self.no_deal = self._values(model.no_agreement[None, :])  # blocs x 1
-        self.members_f = self.members.astype(float)
-
-    def _values(self, package: np.ndarray) -> np.ndarray:
-        """Each bloc's utility of each package: blocs x packages."""
-        gap = (package[None, :, :] - self.ideal[:, None, :]) / self.tolerance[:, None, :]
-        loss = gap * gap if self.power == 2.0 else np.abs(gap)
-        return 1.0 - (self.weight[:, None, :] * loss).sum(axis=2)
+        # each bloc's utility of no treaty: the utility kernel over blocs instead of lanes
+        blocs_idx = np.arange(len(self.members))
+        no_treaty = np.tile(model.no_agreement, (len(self.members), 1))
+        quadratic = self.power == 2.0
+        args = (self.ideal, self.tolerance, self.weight, quadratic)
+        self.no_deal = kernel_utility(no_treaty, blocs_idx, *args)
 
     def votes(
         self, package: np.ndarray, idx: np.ndarray, shock: np.ndarray | float = 0.0
@@ -115,7 +112,7 @@ class Ratifier(mesa.Agent):
         return (*self._blocs(), self.needed, self.margin, self.spread)
 
     def _blocs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        return self.ideal, self.tolerance, self.weight, self.no_deal[:, 0], self.members_f
+        return self.ideal, self.tolerance, self.weight, self.no_deal, self.members
 
     def passes(
         self, package: np.ndarray, idx: np.ndarray, shock: np.ndarray | float = 0.0

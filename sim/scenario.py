@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 from collections.abc import Iterable
 from typing import Annotated, Literal
 
@@ -257,6 +258,11 @@ class Ratifier(Strict):
     def members(self) -> int:
         """Members of the whole chamber."""
         return sum(b.members for b in self.blocs.values())
+
+    @property
+    def needed(self) -> int:
+        """Yes votes that ratify: the threshold's share of all members, rounded up."""
+        return math.ceil(self.threshold * self.members - 1e-9)
 
 
 class Party(Strict):

@@ -8,7 +8,6 @@ week), never by the lanes beside it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,9 +154,7 @@ def _outcome(scn: Scenario, run: dict, clock: Clock, lane: int) -> str:
 def _count(party: Party, votes: int) -> str:
     """'82 votes to 17 (66 needed)': the chamber's count against what it needs to ratify."""
     body = party.ratifier
-    members = sum(bloc.members for bloc in body.blocs.values())
-    needed = math.ceil(body.threshold * members - 1e-9)  # as agents.domestic counts it
-    return f"{votes} votes to {members - votes} ({needed} needed)"
+    return f"{votes} votes to {body.members - votes} ({body.needed} needed)"
 
 
 def effect_text(scn: Scenario, effect: Effect, value: object = None) -> str:
