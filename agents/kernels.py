@@ -1,4 +1,5 @@
-"""Compiled inner loops (numba): chamber votes, the win-set bisection and trade-off packages.
+"""Compiled inner loops (numba): chamber votes, the win-set bisection, trade-off and
+logrolling packages, utilities, mandate aggregation, offer histograms and the random draws.
 
 Each kernel walks lanes one by one and issues in order, so a lane's numbers never depend on
 which other lanes share its chunk. `cache=True` keeps the machine code beside this file, so only
