@@ -18,28 +18,30 @@ class DomesticActor(mesa.Agent):
 
     def __init__(self, model: mesa.Model, name: str, spec: Actor, issues: list[str]) -> None:
         super().__init__(model)
-        lanes = model.lanes
         self.name = name
         self.role = spec.role
         self.source = spec.source
         position = np.array([spec.positions.get(i, np.nan) for i in issues])
-        tolerance = np.array([spec.tolerance.get(i, 1.0) for i in issues])
-        salience = np.array([spec.salience.get(i, 0.0) for i in issues])
-        self.position = np.tile(np.nan_to_num(position), (lanes, 1))
-        self.tolerance = np.tile(tolerance, (lanes, 1))
-        self.salience = np.tile(salience, (lanes, 1))
-        self.influence = np.full(lanes, spec.influence)
+        # one value per issue until ActorStack gives every lane its own (views into the stack)
+        self.position = np.nan_to_num(position)
+        self.tolerance = np.array([spec.tolerance.get(i, 1.0) for i in issues])
+        self.salience = np.array([spec.salience.get(i, 0.0) for i in issues])
+        self.influence = np.array(float(spec.influence))
 
 
 class ActorStack:
     """A party's actors' per-lane arrays stacked (actors x lanes [x issues]); each actor's own
     arrays become views into it, so events that change an actor change the stack."""
 
-    def __init__(self, actors: list[DomesticActor]) -> None:
-        self.influence = np.stack([a.influence for a in actors])
-        self.salience = np.stack([a.salience for a in actors])
-        self.position = np.stack([a.position for a in actors])
-        self.tolerance = np.stack([a.tolerance for a in actors])
+    def __init__(self, actors: list[DomesticActor], lanes: int) -> None:
+        def per_lane(values: list[np.ndarray]) -> np.ndarray:  # one copy, straight into place
+            rows = np.stack(values)
+            return np.repeat(rows[:, None], lanes, axis=1)
+
+        self.influence = per_lane([a.influence for a in actors])
+        self.salience = per_lane([a.salience for a in actors])
+        self.position = per_lane([a.position for a in actors])
+        self.tolerance = per_lane([a.tolerance for a in actors])
         for k, actor in enumerate(actors):
             actor.influence, actor.salience = self.influence[k], self.salience[k]
             actor.position, actor.tolerance = self.position[k], self.tolerance[k]

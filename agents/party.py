@@ -29,7 +29,7 @@ class Party(mesa.Agent):
         self.key = key
         self.name = spec.name
         self.actors = [DomesticActor(model, n, a, issues) for n, a in spec.actors.items()]
-        self.actor_stack = ActorStack(self.actors)
+        self.actor_stack = ActorStack(self.actors, lanes)
         self.ratifier = Ratifier(model, spec.ratifier, key) if spec.ratifier else None
         self.anticipates = spec.anticipates_ratification and self.ratifier is not None
         self.tactic = TACTICS[spec.tactic.kind]()
