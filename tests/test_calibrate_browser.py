@@ -22,7 +22,7 @@ PRIOR = ROOT / "scenarios" / "calibration_prior.yaml"
 
 @pytest.fixture(scope="module")
 def calibration(tmp_path_factory) -> Path:
-    """A small calibration made by the CLI in its own process."""
+    """A small calibration made by the CLI in its own process, with --png."""
     out = tmp_path_factory.mktemp("calibrate") / "cal"
     targets = ROOT / "scenarios" / "targets" / "synthetic_baseline.yaml"
     negsim(
@@ -40,8 +40,17 @@ def calibration(tmp_path_factory) -> Path:
         "1",
         "--out",
         str(out),
+        "--png",
     )
     return out
+
+
+def test_calibration_png_export_writes_one_image_per_figure(browser, calibration):  # noqa: F811
+    images = sorted((calibration / "figures").glob("figure-*.png"))
+    assert len(images) == (calibration / "calibrate.html").read_text().count("<figure>") == 3
+    for image in images:
+        assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert image.stat().st_size > 5_000
 
 
 def test_calibration_report_draws_prior_posterior_pairs_and_predictive(
