@@ -9,12 +9,15 @@ import pyarrow.parquet as pq
 from plotly.subplots import make_subplots
 
 from sim.calibrate import Calibration, resample, weighted_quantiles
+from sim.labels import short_param_name, wrap
 from sim.page import rows_table, sections_of, write_page
+from sim.scenario import Scenario
 from sim.streams import uniform
 from sim.targets import Fact, is_week_column
 
 PRIOR, POSTERIOR = "#a9a9a9", "#117a65"
 PAIRS_MAX = 6  # inputs in the pairs plot
+PAIRS_WRAP = 24  # characters a line of an input's name in the pairs plot
 
 
 def spacing(rows: int, wanted: float) -> float:
@@ -34,7 +37,7 @@ def write_calibration_report(calibration: Calibration, manifest: dict) -> None:
     paths = calibration.paths
     sections = [
         (
-            marginals_figure(prior, posterior, paths),
+            marginals_figure(prior, posterior, paths, calibration.scenario),
             "Grey: the prior; green: the posterior. A green peak narrower than the grey spread "
             "is what the targets taught about that input; a flat green one, that they are "
             "silent about it.",
@@ -45,11 +48,12 @@ def write_calibration_report(calibration: Calibration, manifest: dict) -> None:
             "again with fresh chance (green); the shaded band is the target.",
         ),
     ]
-    pairs = pairs_figure(posterior, paths, calibration.seed)
+    pairs = pairs_figure(posterior, paths, calibration.seed, calibration.scenario)
     if pairs is not None:
         caption = (
-            "Posterior draws (resampled by weight) two inputs at a time: a slanted cloud means "
-            "the targets pin down a trade-off between them rather than each alone."
+            "Posterior draws (resampled by weight) two inputs at a time, each input named on "
+            "the diagonal: across in its column, up in its row. A slanted cloud means the "
+            "targets pin down a trade-off between them rather than each alone."
         )
         sections.insert(1, (pairs, caption))
     scenario = calibration.scenario
@@ -103,10 +107,14 @@ def headline(
     return rows
 
 
-def marginals_figure(prior: pd.DataFrame, posterior: pd.DataFrame, paths: list[str]) -> go.Figure:
-    """One panel per input: prior and posterior densities as histograms on shared bins."""
+def marginals_figure(
+    prior: pd.DataFrame, posterior: pd.DataFrame, paths: list[str], scenario: Scenario
+) -> go.Figure:
+    """One panel per input: prior and posterior densities as histograms on shared bins,
+    each titled with the input in words over its path (both wrapped to fit a phone)."""
+    titles = [f"{wrap(short_param_name(scenario, p), 44)}<br>{wrap_path(p, 44)}" for p in paths]
     fig = make_subplots(
-        rows=len(paths), cols=1, subplot_titles=paths, vertical_spacing=spacing(len(paths), 0.08)
+        rows=len(paths), cols=1, subplot_titles=titles, vertical_spacing=spacing(len(paths), 0.08)
     )
     for row, path in enumerate(paths, start=1):
         column = f"input.{path}"
@@ -125,43 +133,76 @@ def marginals_figure(prior: pd.DataFrame, posterior: pd.DataFrame, paths: list[s
         barmode="overlay",
         bargap=0,
         height=260 * len(paths),
+        margin_t=20 + 18 * (titles[0].count("<br>") + 1),  # room for the first panel's title
     )
     fig.update_yaxes(title_text="density")
     return fig
 
 
-def pairs_figure(posterior: pd.DataFrame, paths: list[str], seed: int) -> go.Figure | None:
-    """The posterior two inputs at a time (lower triangle), drawn by weight with keyed
-    numbers so the page is stable; None with a single input."""
+def wrap_path(path: str, width: int) -> str:
+    """A dotted path broken after dots into lines of at most about `width` characters."""
+    lines = [""]
+    for part in path.split("."):
+        if lines[-1] and len(lines[-1]) + 1 + len(part) > width:
+            lines[-1] += "."
+            lines.append(part)
+        else:
+            lines[-1] += f".{part}" if lines[-1] else part
+    return "<br>".join(lines)
+
+
+def pairs_figure(
+    posterior: pd.DataFrame, paths: list[str], seed: int, scenario: Scenario
+) -> go.Figure | None:
+    """The posterior two inputs at a time, drawn by weight with keyed numbers so the page is
+    stable; None with a single input. A scatterplot matrix's lower triangle with each input
+    named in words on the diagonal (its row's y, its column's x), no fixed width: it fills
+    the page's column."""
     if len(paths) < 2:
         return None
     ids = np.arange(PAIRS_POINTS, dtype=np.int64)
     pick = resample(posterior["weight"].to_numpy(), uniform(seed, "calibrate:pairs", ids))
     sample = posterior.iloc[pick]
     paths = paths[:PAIRS_MAX]  # a readable grid: the first inputs only
-    names = [p.split(".", 1)[-1] for p in paths]
-    k = len(paths) - 1
-    gap = spacing(k, 0.04)
-    fig = make_subplots(rows=k, cols=k, horizontal_spacing=gap, vertical_spacing=gap)
-    for row in range(1, k + 1):
-        for col in range(1, row + 1):
-            x, y = sample[f"input.{paths[col - 1]}"], sample[f"input.{paths[row]}"]
-            dots = go.Scatter(
-                x=x,
-                y=y,
-                mode="markers",
-                showlegend=False,
-                name=f"{names[col - 1]} / {names[row]}",
-                marker={"size": 3, "color": POSTERIOR, "opacity": 0.4},
-            )
-            fig.add_trace(dots, row=row, col=col)
-            if row == k:
-                fig.update_xaxes(title_text=names[col - 1], row=row, col=col)
-            if col == 1:
-                fig.update_yaxes(title_text=names[row], row=row, col=col)
-    size = max(420, 220 * k)
-    fig.update_layout(title="Posterior draws, inputs in pairs", height=size, width=size + 160)
+    names = [short_param_name(scenario, p) for p in paths]
+    n = len(paths)
+    specs = [[{} if col < row else None for col in range(n)] for row in range(n)]
+    gap = spacing(n, 0.025)
+    fig = make_subplots(rows=n, cols=n, specs=specs, horizontal_spacing=gap, vertical_spacing=gap)
+    for row in range(1, n + 1):
+        for col in range(1, row):
+            fig.add_trace(_pair(sample, paths, names, col - 1, row - 1), row=row, col=col)
+            fig.update_xaxes(showticklabels=row == n, row=row, col=col)
+            fig.update_yaxes(showticklabels=col == 1, row=row, col=col)
+        right = 2 * row > n  # names on the right end at their cell's edge: none cut on a phone
+        cell = (1 - (n - 1) * gap) / n  # a panel's share of the figure, across and up
+        side = "right" if right else "left"
+        fig.add_annotation(
+            text=wrap(names[row - 1], PAIRS_WRAP),
+            x=(row - 1) * (cell + gap) + (cell if right else 0),
+            y=1 - (row - 1) * (cell + gap) - cell / 2,
+            xref="paper",
+            yref="paper",
+            xanchor=side,
+            align=side,
+            showarrow=False,
+        )
+    fig.update_layout(
+        title="Posterior draws, inputs in pairs", showlegend=False, height=60 + 180 * n
+    )
     return fig
+
+
+def _pair(sample: pd.DataFrame, paths: list[str], names: list[str], i: int, j: int) -> go.Scatter:
+    """Input i across, input j up: the points of one panel, each naming both in its hover."""
+    return go.Scatter(
+        x=sample[f"input.{paths[i]}"],
+        y=sample[f"input.{paths[j]}"],
+        mode="markers",
+        name=f"{paths[i]} / {paths[j]}",
+        hovertemplate=f"{names[i]}: %{{x:.3g}}<br>{names[j]}: %{{y:.3g}}<extra></extra>",
+        marker={"size": 3, "color": POSTERIOR, "opacity": 0.4},
+    )
 
 
 def predictive_figure(prior: pd.DataFrame, predictive: pd.DataFrame, calibration) -> go.Figure:

@@ -892,6 +892,7 @@ def calibrate(
         Path | None, typer.Option(help="Finish an interrupted calibration in this folder.")
     ] = None,
     workers: WorkersOption = 0,
+    png: PngOption = False,
 ) -> None:
     """Fit the scenario's uncertain inputs to target facts by ABC; write calibrate.html."""
     from sim.calibrate import CalibrationError, Settings, start
@@ -921,6 +922,7 @@ def calibrate(
         _calibrate(scn, facts, folder, settings, seed, workers or os.cpu_count() or 1)
     except (CalibrationError, StoreError) as err:
         fail(str(err))
+    take_away(folder, "calibrate.html", png=png, csv=False, self_contained=False)
 
 
 def _calibrate(scn, facts, folder: Path, settings, seed: int, workers: int) -> None:

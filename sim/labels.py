@@ -111,6 +111,18 @@ def param_name(scn: Scenario, path: str) -> str:
     return (field_description(path) or path) if said == path else said
 
 
+def short_param_name(scn: Scenario, path: str) -> str:
+    """param_name for a tight spot (an axis title): an event by its short name (event_name),
+    and 'effect on' for 'size of its effect on'."""
+    text = param_name(scn, path)
+    parts = path.removeprefix("input.").split(".")
+    if parts[0] == "events" and len(parts) > 1 and parts[1] in scn.events:
+        full = event_label(scn, parts[1])
+        if text.startswith(full):
+            text = event_name(scn, parts[1]) + text[len(full) :]
+    return text.replace(": size of its effect on ", ": effect on ")
+
+
 def field_description(path: str) -> str:
     """The scenario format's description of the field a dotted path ends on ('' if unknown)."""
     model: Any = Scenario

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_browser import browser, figure, open_and_check  # noqa: F401 (fixture)
+from test_browser import SCREENS, assert_fits, browser, figure, open_and_check  # noqa: F401
 from typer.testing import CliRunner
 
 from sim.cli import app
@@ -61,3 +61,29 @@ def test_story_page_draws_both_parties_on_every_issue(browser, analysis, tmp_pat
     lines = [t for t in story["traces"] if t["type"] == "scatter" and t["name"] != "signed package"]
     assert len(lines) == 2 * 6  # two parties x six issues
     assert "Lane 1:" in page.inner_text("table.headline")
+
+
+ANALYSIS_PAGES = {
+    "explain": lambda found: found["explain"] / "explain.html",
+    "discover": lambda found: found["discover"] / "discover.html",
+    "story": lambda found: found["run"] / "story-lane-1.html",
+}
+
+
+@pytest.mark.parametrize("width", SCREENS)
+@pytest.mark.parametrize("name", list(ANALYSIS_PAGES))
+def test_analysis_pages_fit_the_screen(browser, analysis, name, width, tmp_path):  # noqa: F811
+    """No sideways scrolling and no tiny text; the story's figure text also stays inside."""
+    report = ANALYSIS_PAGES[name](analysis)
+    shot = tmp_path / f"{name}-{width}.png"
+    assert_fits(browser, report, width, shot, clipped=name == "story")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="explain's tornado and discover's features label inputs by long event descriptions "
+    "('The US missile-defence review concludes; in May 2009 ...'): cut at the figure's edge",
+)
+@pytest.mark.parametrize("name", ["explain", "discover"])
+def test_analysis_figure_text_stays_inside(browser, analysis, name, tmp_path):  # noqa: F811
+    assert_fits(browser, ANALYSIS_PAGES[name](analysis), 1280, tmp_path / f"{name}.png")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.labels import path_label
+from sim.labels import path_label, short_param_name
 from sim.lane_paths import PATHS
 from sim.loader import load_scenario
 
@@ -69,3 +69,12 @@ def test_named_parts_of_a_path_are_in_its_label(scenario):
         "United States: day from which it can table positions"
     )
     assert path_label(scenario, "parties.us.blocs.nowhere") == "parties.us.blocs.nowhere"
+
+
+def test_short_param_name_names_an_event_briefly(scenario):
+    hazard = short_param_name(scenario, "input.events.md_review.hazard")
+    assert hazard == "The US missile-defence review concludes: weekly hazard"
+    effect = short_param_name(scenario, "events.md_review.effects.0.value")
+    assert effect.startswith("The US missile-defence review concludes: effect on ")
+    assert len(effect) < len(path_label(scenario, "events.md_review.effects.0.value"))
+    assert short_param_name(scenario, "parties.russia.margin") == "Russia: walk-away margin"
