@@ -123,6 +123,30 @@ def short_param_name(scn: Scenario, path: str) -> str:
     return text.replace(": size of its effect on ", ": effect on ")
 
 
+def key_name(scn: Scenario, key: str) -> str:
+    """Short name (short_param_name, event_name) of a factor or lane column key:
+    'event:NAME' or 'event.NAME' for an event, 'input:PATH', 'input.PATH', 'param.PATH'."""
+    kind, _, rest = key.partition(":") if ":" in key else key.partition(".")
+    if kind == "event" and rest in scn.events:
+        return event_name(scn, rest)
+    return short_param_name(scn, rest if kind in ("input", "param") else key)
+
+
+LINE_PX = 17  # one line of 13 px tick text, <br> spacing included
+
+
+def tick_rows(labels: list[str], gap: float = 0.6) -> tuple[list[float], float]:
+    """Where wrapped (<br>) tick labels sit on a numeric axis counted in text lines, the first
+    at the bottom: each row as tall as its label (at least 1.5 lines), `gap` lines apart.
+    Returns each row's centre and the axis' span, so no label runs into the next."""
+    centres, top = [], gap / 2
+    for label in labels:
+        lines = max(label.count("<br>") + 1, 1.5)
+        centres.append(top + lines / 2)
+        top += lines + gap
+    return centres, top - gap / 2
+
+
 def field_description(path: str) -> str:
     """The scenario format's description of the field a dotted path ends on ('' if unknown)."""
     model: Any = Scenario

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.labels import path_label, short_param_name
+from sim.labels import key_name, path_label, short_param_name, tick_rows, wrap
 from sim.lane_paths import PATHS
 from sim.loader import load_scenario
 
@@ -78,3 +78,23 @@ def test_short_param_name_names_an_event_briefly(scenario):
     assert effect.startswith("The US missile-defence review concludes: effect on ")
     assert len(effect) < len(path_label(scenario, "events.md_review.effects.0.value"))
     assert short_param_name(scenario, "parties.russia.margin") == "Russia: walk-away margin"
+
+
+def test_key_name_is_the_short_name_of_factors_and_lane_columns(scenario):
+    effect = "events.md_review.effects.4.value"
+    short = "The US missile-defence review concludes: effect on trust between the parties"
+    for key in (f"input:{effect}", f"input.{effect}", f"param.{effect}"):
+        assert key_name(scenario, key) == short
+    for key in ("event:md_review", "event.md_review"):
+        assert key_name(scenario, key) == "The US missile-defence review concludes"
+    assert key_name(scenario, "input.parties.russia.margin") == "Russia: walk-away margin"
+
+
+def test_tick_rows_give_each_wrapped_label_its_own_lines():
+    labels = ["one line", wrap("a label long enough to take three lines or so", 16), "x"]
+    centres, span = tick_rows(labels, gap=1.0)
+    lines = [max(label.count("<br>") + 1, 1.5) for label in labels]
+    assert span == pytest.approx(sum(lines) + len(labels) - 1 + 1.0)  # half a gap at each end
+    for k in range(1, len(labels)):  # neighbours' halves and a gap between their centres
+        assert centres[k] - centres[k - 1] == pytest.approx((lines[k] + lines[k - 1]) / 2 + 1)
+    assert centres[0] - lines[0] / 2 >= 0 and centres[-1] + lines[-1] / 2 <= span
