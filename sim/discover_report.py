@@ -7,9 +7,12 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from sim.discover import Discovery
+from sim.labels import LINE_PX, key_name, tick_rows, wrap
 from sim.page import rows_table, sections_of, write_page
 
 CHOSEN = "#c0392b"
+AXIS_WRAP = 20  # an axis title centred under the bars of a phone-wide figure
+TICK_WRAP = 28  # characters a line of a tick label: a phone-wide figure keeps room for bars
 
 
 def tradeoff_figure(found: Discovery) -> go.Figure:
@@ -43,35 +46,75 @@ def tradeoff_figure(found: Discovery) -> go.Figure:
     )
     fig.update_layout(
         title="PRIM peeling trade-off: each step gives up coverage for density",
-        xaxis_title="coverage (share of the lanes where the outcome holds that the box keeps)",
-        yaxis_title="density (share of the box's lanes where it holds)",
+        xaxis={
+            "title": "coverage (share of the lanes where the outcome holds that the box keeps)",
+            "automargin": True,
+        },
+        yaxis={"title": "density (share of the box's lanes where it holds)", "automargin": True},
         showlegend=False,
     )
     return fig
 
 
+def feature_ticks(found: Discovery, keys: list[str]) -> tuple[list[str], list[float], float]:
+    """Tick labels (short names in lines of TICK_WRAP) of lane columns, where each sits on a
+    numeric axis counted in text lines, and the axis' span (labels.tick_rows)."""
+    ticks = [wrap(key_name(found.cases.scenario, k), TICK_WRAP) for k in keys]
+    return ticks, *tick_rows(ticks)
+
+
+def bar_rows_layout(ticks: list[str], at: list[float], span: float) -> dict:
+    """Layout of a horizontal bar figure whose rows are placed by tick_rows."""
+    return {
+        "yaxis": {
+            "tickvals": at,
+            "ticktext": ticks,
+            "range": [0, span],
+            "automargin": True,
+            "showgrid": False,
+            "zeroline": False,
+        },
+        "height": 160 + round(LINE_PX * span),
+    }
+
+
 def box_figure(found: Discovery) -> go.Figure:
     """The chosen box's limits on each restricted input, against that input's full range."""
     cases, box = found.cases, found.box
-    names, base, width, text = [], [], [], []
+    base, width, text = [], [], []
     for key, (low, high) in box.limits.items():
         full_low, full_high = float(cases.x[key].min()), float(cases.x[key].max())
         span = (full_high - full_low) or 1.0
-        names.append(cases.features[key].label)
         base.append((low - full_low) / span)
         width.append((high - low) / span)
-        text.append(f"{low:.4g} to {high:.4g} of {full_low:.4g} to {full_high:.4g}")
+        text.append(
+            wrap(
+                f"{cases.features[key].label}: {low:.4g} to {high:.4g} of {full_low:.4g} to "
+                f"{full_high:.4g}",
+                60,
+            )
+        )
+    ticks, at, rows_span = feature_ticks(found, list(box.limits))
     fig = go.Figure(
-        go.Bar(x=width, y=names, base=base, orientation="h", marker_color=CHOSEN, hovertext=text)
+        go.Bar(
+            x=width,
+            y=at,
+            base=base,
+            width=1.2,
+            orientation="h",
+            marker_color=CHOSEN,
+            hovertext=text,
+            hoverinfo="text",
+        )
     )
     fig.update_layout(
         title="The chosen box: where each restricted input must lie",
         xaxis={
-            "title": "share of the input's range (0: lowest drawn, 1: highest)",
+            "title": wrap("share of the input's range", AXIS_WRAP),
             "range": [0, 1],
+            "automargin": True,
         },
-        yaxis={"automargin": True},
-        height=180 + 50 * len(names),
+        **bar_rows_layout(ticks, at, rows_span),
     )
     return fig
 
@@ -90,24 +133,42 @@ def cart_figure(found: Discovery) -> go.Figure:
     )
     fig.update_layout(
         title=f"CART tree, a second view: {found.cases.outcome.label} in each leaf",
-        xaxis={"title": "share of the leaf's lanes where the outcome holds", "range": [0, 1]},
-        yaxis={"autorange": "reversed"},
+        xaxis={
+            "title": "share of the leaf's lanes where the outcome holds",
+            "range": [0, 1],
+            "automargin": True,
+        },
+        yaxis={"autorange": "reversed", "automargin": True},
         height=180 + 35 * len(leaves),
     )
     return fig
 
 
 def scores_figure(found: Discovery) -> go.Figure:
-    """Extra-trees feature scores, highest at the top."""
+    """Extra-trees feature scores, highest at the top; each input by its short name."""
     scores = found.scores.iloc[::-1]
+    ticks, at, span = feature_ticks(found, list(scores["feature"]))
     fig = go.Figure(
-        go.Bar(x=scores["score"], y=scores["label"], orientation="h", marker_color="#138d75")
+        go.Bar(
+            x=scores["score"],
+            y=at,
+            width=1.2,
+            orientation="h",
+            marker_color="#138d75",
+            hovertext=[
+                wrap(f"{label}: {score:.3f}", 60)
+                for label, score in zip(scores["label"], scores["score"], strict=True)
+            ],
+            hoverinfo="text",
+        )
     )
     fig.update_layout(
         title="Feature scores (extra trees): how much each input tells about the outcome",
-        xaxis_title="mean decrease in impurity (scores sum to 1)",
-        yaxis={"automargin": True},
-        height=180 + 40 * len(scores),
+        xaxis={
+            "title": wrap("mean decrease in impurity (scores sum to 1)", AXIS_WRAP),
+            "automargin": True,
+        },
+        **bar_rows_layout(ticks, at, span),
     )
     return fig
 
@@ -151,7 +212,11 @@ def write_discover_report(out: Path, found: Discovery, source: Path) -> Path:
     ]
     if found.box.limits:
         sections.append(
-            (box_figure(found), "A bar spanning the whole width would mean no restriction.")
+            (
+                box_figure(found),
+                "Each bar spans the part of an input's range the box keeps (0: the lowest value drawn, "
+                "1: the highest); a bar spanning the whole width would mean no restriction.",
+            )
         )
     sections += [
         (cart_figure(found), "Hover a bar for its leaf's rule; the headline table lists them too."),

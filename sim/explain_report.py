@@ -10,24 +10,37 @@ import plotly.graph_objects as go
 
 from sim.calendar import Clock
 from sim.explain import PRIMARY, effect_text, value_pair
+from sim.labels import LINE_PX, key_name, tick_rows, wrap
 from sim.page import rows_table, sections_of, write_page
 from sim.run import resolved_yaml
 from sim.scenario import Scenario
 
 RAISES, LOWERS = "#1f7a4d", "#a04000"
+AXIS_WRAP = 20  # an axis title centred under the bars of a phone-wide figure
+TICK_WRAP = 28  # characters a line of a tick label: a phone-wide figure keeps room for bars
 
 
-def tornado(rows: pd.DataFrame) -> go.Figure:
-    """Effects of every factor on one figure, largest at the top, with 95% interval whiskers."""
+def factor_tick(scenario: Scenario, row: pd.Series) -> str:
+    """A factor's tick label: its short name and its two settings ('on', not 'on (once, week
+    of ...)'), in lines of TICK_WRAP; the settings kept on one line."""
+    low, high = (str(row[end]).split(" (")[0] for end in ("low", "high"))
+    return wrap(f"{key_name(scenario, row['factor'])} ({low}\u00a0->\u00a0{high})", TICK_WRAP)
+
+
+def tornado(rows: pd.DataFrame, scenario: Scenario) -> go.Figure:
+    """Effects of every factor on one figure, largest at the top, with 95% interval whiskers;
+    each factor by its short name, its full name on hover."""
     rows = rows.assign(size=rows["effect"].abs().fillna(0)).sort_values("size", kind="stable")
     scale = 100.0 if rows["kind"].iloc[0] == "share" else 1.0
     unit = "percentage points" if scale == 100 else (rows["unit"].iloc[0] or "value")
     effect = rows["effect"].fillna(0) * scale
-    names = [f"{r.label} ({r.low} -> {r.high})" for r in rows.itertuples()]
+    ticks = [factor_tick(scenario, r) for _, r in rows.iterrows()]
+    at, span = tick_rows(ticks)
     fig = go.Figure(
         go.Bar(
             x=effect,
-            y=names,
+            y=at,
+            width=1.2,
             orientation="h",
             marker_color=[RAISES if e >= 0 else LOWERS for e in effect],
             error_x={
@@ -36,15 +49,29 @@ def tornado(rows: pd.DataFrame) -> go.Figure:
                 "array": (rows["effect_high"] * scale - effect).fillna(0).clip(lower=0),
                 "arrayminus": (effect - rows["effect_low"] * scale).fillna(0).clip(lower=0),
             },
-            hovertext=[effect_text(r) for _, r in rows.iterrows()],
+            hovertext=[
+                wrap(f"{r['label']} ({r['low']} -> {r['high']}): {effect_text(r)}", 60)
+                for _, r in rows.iterrows()
+            ],
+            hoverinfo="text",
             name=rows["measure_label"].iloc[0],
         )
     )
     fig.update_layout(
         title=f"What moves {rows['measure_label'].iloc[0]}",
-        xaxis_title=f"effect of setting the factor high rather than low ({unit}; bars: 95% interval)",
-        yaxis={"automargin": True},
-        height=140 + 45 * len(rows),
+        xaxis={
+            "title": wrap(f"high minus low ({unit})", AXIS_WRAP),
+            "automargin": True,
+        },
+        yaxis={
+            "tickvals": at,
+            "ticktext": ticks,
+            "range": [0, span],
+            "automargin": True,
+            "showgrid": False,
+            "zeroline": False,
+        },
+        height=160 + round(LINE_PX * span),
         showlegend=False,
     )
     return fig
@@ -66,13 +93,13 @@ def write_explain_report(out: Path, scenario: Scenario, table: pd.DataFrame) -> 
         if rows["effect"].isna().all():
             continue
         caption = (
-            "Each bar is one factor set high rather than low with everything else and every "
-            "random draw the same (paired lanes, one seed); a whisker crossing zero means the "
+            "Each bar is the effect of one factor set high rather than low (whiskers: 95% "
+            "interval) with everything else and every random draw the same (paired lanes, one seed); a whisker crossing zero means the "
             "effect is not told apart from chance."
         )
         if measure == "median_agreement_date":
             caption += " Positive: the treaty is signed later (weeks)."
-        sections.append((tornado(rows), caption))
+        sections.append((tornado(rows, scenario), caption))
     meta = {"seed": scenario.seed, "replications per run": f"{scenario.replications:,}"}
     label = primary["measure_label"].iloc[0] if len(primary) else PRIMARY
     said = [
