@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from sim import store
 from sim.errors import NegsimError
+from sim.labels import param_name
 from sim.outcomes import Timeline, summarize
 from sim.page import rows_table, sections_of, write_page
 from sim.report import headline_rows, mark_calendar
@@ -124,8 +125,9 @@ def write_nowcast(folder: Path, scenario: Scenario, nowcast: Nowcast, given_text
 
 
 def input_rows(folder: Path, kept: np.ndarray, scenario: Scenario) -> list[tuple[str, str]]:
-    """Each uncertain input's median and 90% range over the lanes kept, and over all lanes:
-    what the observations say about the inputs, as a calibration would."""
+    """Each uncertain input, named in words (labels.param_name), with its median and 90% range
+    over the lanes kept and over all lanes: what the observations say about the inputs, as a
+    calibration would."""
     names = [f"input.{path}" for path in scenario.inputs]
     if not names:
         return []
@@ -136,7 +138,7 @@ def input_rows(folder: Path, kept: np.ndarray, scenario: Scenario) -> list[tuple
         given, before = (np.quantile(v, [0.05, 0.5, 0.95]) for v in (values[kept], values))
         rows.append(
             (
-                name.removeprefix("input."),
+                param_name(scenario, name),
                 f"{given[1]:.3g} ({given[0]:.3g} - {given[2]:.3g})   "
                 f"(before: {before[1]:.3g} ({before[0]:.3g} - {before[2]:.3g}))",
             )

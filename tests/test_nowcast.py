@@ -30,6 +30,19 @@ def test_an_observation_every_lane_meets_changes_nothing(baseline_path, tmp_path
     assert (out / "nowcast.html").is_file() and (out / "given.yaml").is_file()
 
 
+def test_nowcast_page_names_the_inputs_in_words(baseline_path, tmp_path):
+    always = "  - {column: agreed_week, not_by: 2009-05-07, label: no treaty on day one}\n"
+    result, out, _ = run_given(baseline_path, tmp_path, always)
+    assert result.exit_code == 0, result.output
+    page = (out / "nowcast.html").read_text()
+    table = page[page.index('<table class="headline">') :]
+    table = table[: table.index("</table>")]
+    assert "Russia: walk-away margin" in table
+    assert "size of its effect on trust between the parties" in table
+    for path in ("parties.russia.margin", "events.md_review.effects.0.value", "input."):
+        assert path not in table, path
+
+
 def test_observations_keep_only_the_lanes_consistent_with_them(baseline_path, tmp_path):
     facts = (
         "  - {column: agreed_week, not_by: 2009-10-01, label: no treaty by 1 October}\n"
