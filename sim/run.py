@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import yaml
 
 from sim import report, store
@@ -310,9 +309,8 @@ class Chunks:
             _write_traces(out / "traces.parquet", result.trace, self.scenario, self.timeline)
         first = index * self.manifest["chunk_lanes"]
         columns = {"lane": np.arange(lanes, dtype=np.int64) + first, **result.runs}
-        store.write_table(_runs_path(out, index), columns, fast=True)
         label = self.label(index)
-        label["runs_sha256"] = store.digest(_runs_path(out, index))
+        label["runs_sha256"] = store.write_lanes(_runs_path(out, index), columns)
         store.write_arrays(
             _counts_path(out, index),
             agreements=result.agreements,
@@ -332,7 +330,7 @@ class Chunks:
         while self.appended in self.done:
             columns = (fresh or {}).get(self.appended)
             if columns is None:
-                table = pq.read_table(_runs_path(self.out, self.appended))
+                table = store.read_lanes(_runs_path(self.out, self.appended))
                 columns = {name: table.column(name) for name in table.column_names}
             self.writer.write(columns)
             self.appended += 1
@@ -367,7 +365,7 @@ class Chunks:
 
 
 def _runs_path(out: Path, index: int) -> Path:
-    return out / CHUNKS / f"runs-{index:05d}.parquet"
+    return out / CHUNKS / f"runs-{index:05d}.arrow"
 
 
 def _counts_path(out: Path, index: int) -> Path:
@@ -384,12 +382,12 @@ def _load_chunk(out: Path, index: int, expect: dict[str, object]) -> tuple[Chunk
         with np.load(_counts_path(out, index), allow_pickle=False) as counts:
             label = {key: counts[key].item() for key in (*expect, "runs_sha256") if key in counts}
             agreements, offer_hist = counts["agreements"], counts["offer_hist"]
-        if label.pop("runs_sha256", None) != store.digest(_runs_path(out, index)):
+        table = store.read_lanes(_runs_path(out, index), label.pop("runs_sha256", ""))
+        if table is None:
             altered = "was simulated for another seed, scenario or range of lanes"
             return None, altered if label != expect else "was altered since it was saved"
-        table = pq.read_table(_runs_path(out, index))
         runs = {name: table.column(name).to_numpy() for name in table.column_names[1:]}
-    except Exception as err:  # any damage: zip, npy, Parquet, a missing file
+    except Exception as err:  # any damage: zip, npy, Arrow, a missing file
         return None, f"is unreadable ({type(err).__name__})"
     if label != expect:
         return None, "was simulated for another seed, scenario or range of lanes"

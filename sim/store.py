@@ -196,6 +196,30 @@ def write_table(path: Path, columns: dict[str, Any], fast: bool = False) -> None
         os.replace(tmp, path)
 
 
+def write_lanes(path: Path, columns: dict[str, Any]) -> str:
+    """Atomic Arrow IPC file of equal-length columns, uncompressed (a saved chunk, read back at
+    most once: twice as fast to write as lz4 Parquet, about as large); returns its SHA-256."""
+    table = pa.table(columns)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    data = sink.getvalue()
+    tmp = path.with_name(f".{path.name}.partial")
+    with _writing(path, tmp):
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_lanes(path: Path, sha256: str | None = None) -> pa.Table | None:
+    """The table of a `write_lanes` file; None if `sha256` is given and the bytes differ."""
+    data = path.read_bytes()
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        return None
+    return pa.ipc.open_file(pa.py_buffer(data)).read_all()
+
+
 def write_frame(path: Path, frame: Any) -> None:
     """Atomic Parquet file of a pandas DataFrame (without its index)."""
     tmp = path.with_name(f".{path.name}.partial")
