@@ -38,7 +38,7 @@ def thirds(runs: Path, scenario: Scenario) -> dict[str, list[tuple[float, float,
         if low == high:
             continue  # a choice of one value, or draws too coarse to split
         found[column] = [
-            wilson(int(in_time[mask].sum()), int(mask.sum()))
+            wilson(np.count_nonzero(in_time & mask), np.count_nonzero(mask))
             for mask in (draws <= low, draws >= high)
         ]
     return found
