@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +25,7 @@ import yaml
 from sim import report, store
 from sim.ensemble import CHUNK_LANES, Task, chunk_sizes, schedule
 from sim.errors import Stopped
-from sim.event_effects import event_effects, summary_entries
+from sim.event_effects import event_arms, event_effects, summary_entries
 from sim.executors import Pool, open_pool
 from sim.interrupt import stop_on_signals
 from sim.loader import MAX_FILE_BYTES, ScenarioError, document, load_scenario
@@ -195,10 +195,10 @@ def _complete(
             on_chunk(run.lanes_done)
             todo = len(run.sizes) - len(run.done)
             with nullcontext(pool) if pool else open_pool(min(workers, todo)) as chosen:
-                simulate(run, chosen, on_chunk)
+                arms = simulate(run, chosen, on_chunk, event_arms(scenario))
                 simulated = time.perf_counter() - started
-                events = event_effects(scenario, chosen.ready(), on_chunk)
                 chosen.rest()  # idle workers would hold their memory while we assemble
+            events = event_effects(scenario, arms)
             summary = run.assemble(events)
         except BaseException as err:
             _stopped(out, manifest, err)
@@ -208,17 +208,31 @@ def _complete(
     return summary
 
 
-def simulate(run: Chunks, pool: Pool, on_chunk: Progress = lambda lanes: None) -> None:
-    """Simulate the run's missing chunks on `pool`, saving each as soon as it finishes; the
-    first failure stops the run (RunFailed), the chunks saved so far kept."""
-    for task, outcome in schedule(run.tasks(), pool):
+def simulate(
+    run: Chunks,
+    pool: Pool,
+    on_chunk: Progress = lambda lanes: None,
+    then: Sequence[Task] = (),
+) -> dict[Hashable, ChunkResult]:
+    """Simulate the run's missing chunks on `pool`, saving each as soon as it finishes, then the
+    tasks `then` (the forced runs of events: they fill the workers the last chunks leave idle);
+    return the results of `then` by label. The first failure stops the run (RunFailed), the
+    chunks saved so far kept."""
+    labels, extra = {t.label for t in then}, {}
+    for task, outcome in schedule([*run.tasks(), *then], pool):
+        apart = task.label in labels
         if isinstance(outcome, Exception):
-            raise RunFailed(
-                f"chunk {task.index} (lanes {task.first}..{task.first + task.lanes - 1}) failed: "
-                f"{type(outcome).__name__}: {outcome}"
-            ) from outcome
-        run.save(task.index, outcome)
+            lanes = f"lanes {task.first}..{task.first + task.lanes - 1}"
+            what = (
+                f"forced run {task.scenario.name!r}" if apart else f"chunk {task.index} ({lanes})"
+            )
+            raise RunFailed(f"{what} failed: {type(outcome).__name__}: {outcome}") from outcome
+        if apart:
+            extra[task.label] = outcome
+        else:
+            run.save(task.index, outcome)
         on_chunk(task.lanes)
+    return extra
 
 
 def _stopped(out: Path, manifest: dict, err: BaseException) -> None:
