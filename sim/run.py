@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from sim.loader import MAX_FILE_BYTES, ScenarioError, document, load_scenario
 from sim.model import ChunkResult
 from sim.outcomes import ParquetColumns, Timeline, summarize
 from sim.scenario import Scenario
+from sim.uncertainty import thirds
 
 CHUNKS = "chunks"  # sub-folder of finished chunks while a run is unfinished
 Progress = Callable[[int], None]  # called with the lanes just finished
@@ -359,16 +361,20 @@ class Chunks:
         except BaseException:
             self.writer.abandon()
             raise
-        weekly = self.timeline.table()
-        store.write_frame(out / "timeline.parquet", weekly)
-        summary = summarize(ParquetColumns(out / "runs.parquet"), self.timeline, scenario)
-        if events is not None:
-            store.write_frame(out / "events.parquet", events)
-            for name, forced in summary_entries(events).items():
-                summary["events"][name]["forced"] = forced
-        store.write_json(out / "summary.json", summary)
-        if events is not None:
-            report.write_run_report(out, scenario, summary, weekly)
+        with ThreadPoolExecutor(1) as helper:  # Parquet reads and numpy's selections free the GIL
+            inputs = (
+                None if events is None else helper.submit(thirds, out / "runs.parquet", scenario)
+            )
+            weekly = self.timeline.table()
+            store.write_frame(out / "timeline.parquet", weekly)
+            summary = summarize(ParquetColumns(out / "runs.parquet"), self.timeline, scenario)
+            if events is not None:
+                store.write_frame(out / "events.parquet", events)
+                for name, forced in summary_entries(events).items():
+                    summary["events"][name]["forced"] = forced
+            store.write_json(out / "summary.json", summary)
+            if events is not None:
+                report.write_run_report(out, scenario, summary, weekly, inputs)
         return summary
 
     def finish(self, **extra: Any) -> None:
