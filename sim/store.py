@@ -200,24 +200,21 @@ def write_lanes(path: Path, columns: dict[str, Any]) -> str:
     """Atomic Arrow IPC file of equal-length columns, uncompressed (a saved chunk, read back at
     most once: twice as fast to write as lz4 Parquet, about as large); returns its SHA-256."""
     table = pa.table(columns)
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
-    data = sink.getvalue()
     tmp = path.with_name(f".{path.name}.partial")
     with _writing(path, tmp):
-        with open(tmp, "wb") as handle:
-            handle.write(data)
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        found = digest(tmp)  # as it lies on disk, hashed from the page cache
         os.replace(tmp, path)
-    return hashlib.sha256(data).hexdigest()
+    return found
 
 
 def read_lanes(path: Path, sha256: str | None = None) -> pa.Table | None:
-    """The table of a `write_lanes` file; None if `sha256` is given and the bytes differ."""
-    data = path.read_bytes()
-    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+    """The table of a `write_lanes` file, memory-mapped; None if `sha256` is given and the
+    file's differs."""
+    if sha256 is not None and digest(path) != sha256:
         return None
-    return pa.ipc.open_file(pa.py_buffer(data)).read_all()
+    return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
 
 
 def write_frame(path: Path, frame: Any) -> None:
@@ -238,8 +235,10 @@ def write_arrays(path: Path, **arrays: np.ndarray) -> None:
 
 
 def digest(path: Path) -> str:
-    """SHA-256 of a file's bytes: which scenario a chunk was simulated from."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """SHA-256 of a file's bytes: which scenario a chunk was simulated from, whether a saved
+    chunk is as written."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def read_json(path: Path, what: str = "a JSON object") -> dict:
