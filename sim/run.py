@@ -16,6 +16,7 @@ from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim import report, store
+from sim import store
 from sim.ensemble import CHUNK_LANES, Task, chunk_sizes, schedule
 from sim.errors import Stopped
 from sim.event_effects import event_arms, event_effects, summary_entries
@@ -33,7 +34,6 @@ from sim.loader import MAX_FILE_BYTES, ScenarioError, document, load_scenario
 from sim.model import ChunkResult
 from sim.outcomes import ParquetColumns, Timeline, summarize
 from sim.scenario import Scenario
-from sim.uncertainty import thirds
 
 CHUNKS = "chunks"  # sub-folder of finished chunks while a run is unfinished
 Progress = Callable[[int], None]  # called with the lanes just finished
@@ -234,6 +234,7 @@ def simulate(
         else:
             run.save(task.index, outcome)
         on_chunk(task.lanes)
+        import_module("sim.report")  # plotly loads once the workers are busy, not before
     return extra
 
 
@@ -361,6 +362,9 @@ class Chunks:
         except BaseException:
             self.writer.abandon()
             raise
+        from sim import report  # imported while the workers simulated (see simulate)
+        from sim.uncertainty import thirds
+
         with ThreadPoolExecutor(1) as helper:  # Parquet reads and numpy's selections free the GIL
             inputs = (
                 None if events is None else helper.submit(thirds, out / "runs.parquet", scenario)
