@@ -209,12 +209,15 @@ def run(
         return
     if scenario is None:
         fail("give a scenario file, or --resume DIR")
-    scn = load(scenario, overrides(set_, reps, seed))
     if trace < 0:
         fail("--trace must be 0 or more")
     if chunk is not None and not 1 <= chunk <= 1_000_000:
         fail(f"--chunk {chunk}: must be 1 to 1,000,000 lanes")
-    from sim.ensemble import CHUNK_LANES
+    from sim.executors import CHUNK_LANES, start_fork_server
+
+    if reps and reps > (chunk or CHUNK_LANES) and where[0] > 1 and scheduler is None:
+        start_fork_server()  # more than one chunk: the workers' model loads with the scenario
+    scn = load(scenario, overrides(set_, reps, seed))
     from sim.store import default_folder
 
     check_trace(trace, min(scn.replications, chunk or CHUNK_LANES))
@@ -282,26 +285,29 @@ def _run(scn, folder: Path, trace: int, where: tuple, chunk: int = 0, given=None
     """Run `scn` into `folder` (or, with no scenario, resume the run in `folder`) on `where`
     (local workers, Dask scheduler); with `given` observations, report the ensemble
     conditioned on them."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from sim.ensemble import chunk_sizes
-    from sim.event_effects import lanes_needed
     from sim.executors import SchedulerLost, open_pool, start_fork_server
-    from sim.interrupt import stop_on_signals
-    from sim.run import RunFailed, chunks_on_disk, resume_run, run_scenario, unfinished_scenario
-    from sim.store import DiskError, ResultsFolder
 
     resuming = scn is None
     if resuming:
+        from sim.run import chunks_on_disk, unfinished_scenario
+        from sim.store import ResultsFolder
+
         manifest = ResultsFolder.open(folder).need("run", complete=False).manifest
         scn = unfinished_scenario(folder)
         chunks = manifest["chunks"] - chunks_on_disk(folder)
     else:
-        chunks = len(chunk_sizes(scn.replications, chunk))
+        chunks = -(-scn.replications // chunk)  # before this process imports the model
     workers, scheduler = max(1, min(where[0], chunks)), where[1]
     if workers > 1 and scheduler is None:
         start_fork_server()  # the workers' model loads in the background meanwhile
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from sim.event_effects import lanes_needed
+    from sim.interrupt import stop_on_signals
+    from sim.run import RunFailed, resume_run, run_scenario
+    from sim.store import DiskError
+
     console = Console()
     columns = [
         TextColumn("{task.description}"),

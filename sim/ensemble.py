@@ -8,11 +8,9 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from dataclasses import dataclass
 
-from sim.executors import Pool, SchedulerLost, local_pool
+from sim.executors import CHUNK_LANES, Pool, SchedulerLost, local_pool
 from sim.model import ChunkResult, NegotiationModel
 from sim.scenario import Scenario
-
-CHUNK_LANES = 10_000  # fixed, so the same seed gives the same lanes on any number of workers
 
 
 def chunk_sizes(replications: int, chunk: int = CHUNK_LANES) -> list[int]:

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 from sim.errors import NegsimError, Stopped
 from sim.interrupt import start_worker
 
+CHUNK_LANES = 10_000  # fixed, so the same seed gives the same lanes on any number of workers
+
 
 class ExecutorError(NegsimError):
     """The requested executor cannot be used (bad address, cluster unreachable)."""

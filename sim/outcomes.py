@@ -145,17 +145,27 @@ def hist_quantile(counts: np.ndarray, q: float, lo: float, hi: float) -> np.ndar
 class ParquetColumns:
     """The per-lane columns of a runs.parquet, each read from disk only when asked for.
 
-    A summary of 10^6 lanes then holds a few columns in memory, never the whole table.
+    A summary of 10^6 lanes then holds a few columns in memory, never the whole table: the
+    KEEP read last, as it asks for 'agreed' again with nearly every figure.
     """
+
+    KEEP = 4
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._file: pq.ParquetFile | None = None  # opened once: its footer is parsed once
+        self._kept: dict[str, np.ndarray] = {}  # the columns read last, oldest first
 
     def __getitem__(self, name: str) -> np.ndarray:
-        if self._file is None:
-            self._file = pq.ParquetFile(self.path)
-        return self._file.read(columns=[name]).column(name).to_numpy()
+        found = self._kept.pop(name, None)
+        if found is None:
+            if self._file is None:
+                self._file = pq.ParquetFile(self.path)
+            found = self._file.read(columns=[name]).column(name).to_numpy()
+            if len(self._kept) >= self.KEEP:
+                del self._kept[next(iter(self._kept))]
+        self._kept[name] = found
+        return found
 
 
 def median_interval(values: np.ndarray, z: float = Z95) -> tuple[float, float, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import Future
 from datetime import date
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from sim.outcomes import (
 from sim.page import Section, Table, write_page
 from sim.scenario import Issue, Scenario
 from sim.summary_text import run_sentences
-from sim.uncertainty import input_section
+from sim.uncertainty import Thirds, input_section
 
 PARTY_COLOURS = {"russia": "#c0392b", "us": "#1f4e9c"}
 FALLBACK = ["#7d3c98", "#138d75"]
@@ -466,8 +467,15 @@ class SignedLanes:
         return pd.DataFrame({c: self[c][rows] for c in columns})
 
 
-def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.DataFrame) -> Path:
-    """report.html for one run: summary, headline table, figures with captions, the scenario."""
+def write_run_report(
+    out: Path,
+    scenario: Scenario,
+    summary: dict,
+    weekly: pd.DataFrame,
+    inputs: Future[Thirds] | None = None,
+) -> Path:
+    """report.html for one run: summary, headline table, figures with captions, the scenario;
+    `inputs`: the uncertain inputs' thirds being computed elsewhere (else computed here)."""
     agreed = SignedLanes(out / "runs.parquet")
     sample = agreed.sample([col.utility(p) for p in scenario.party_names()], 5000)
     floor = min_open_lanes(int(summary["replications"]))
@@ -503,9 +511,10 @@ def write_run_report(out: Path, scenario: Scenario, summary: dict, weekly: pd.Da
         ),
     ]
     sections.append(events_section(out, scenario))
-    inputs = input_section(out / "runs.parquet", scenario)
-    if inputs is not None:
-        sections.append(inputs)
+    found = inputs.result() if inputs is not None else None
+    section = input_section(out / "runs.parquet", scenario, found)
+    if section is not None:
+        sections.append(section)
     from sim.story_report import story_section  # it draws with this module's helpers
 
     story = story_section(out, scenario)

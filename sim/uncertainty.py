@@ -23,7 +23,10 @@ def input_columns(runs: Path) -> list[str]:
     return [c for c in pq.read_schema(runs).names if c.startswith(INPUT)]
 
 
-def thirds(runs: Path, scenario: Scenario) -> dict[str, list[tuple[float, float, float]]]:
+Thirds = dict[str, list[tuple[float, float, float]]]  # input column -> (low third, high third)
+
+
+def thirds(runs: Path, scenario: Scenario) -> Thirds:
     """Per input: the share signed in time (Wilson interval) in its lowest and highest third."""
     columns = input_columns(runs)
     if not columns:
@@ -38,7 +41,7 @@ def thirds(runs: Path, scenario: Scenario) -> dict[str, list[tuple[float, float,
         if low == high:
             continue  # a choice of one value, or draws too coarse to split
         found[column] = [
-            wilson(int(in_time[mask].sum()), int(mask.sum()))
+            wilson(np.count_nonzero(in_time & mask), np.count_nonzero(mask))
             for mask in (draws <= low, draws >= high)
         ]
     return found
@@ -49,9 +52,10 @@ def short(label: str, most: int = 64) -> str:
     return label if len(label) <= most else f"{label[: most // 2 - 4]}… {label[-(most // 2) :]}"
 
 
-def input_section(runs: Path, scenario: Scenario) -> Section | None:
-    """The uncertain inputs' figure, or None when the scenario draws none."""
-    found = thirds(runs, scenario)
+def input_section(runs: Path, scenario: Scenario, found: Thirds | None = None) -> Section | None:
+    """The uncertain inputs' figure (from `found` when already computed), or None when the
+    scenario draws none."""
+    found = thirds(runs, scenario) if found is None else found
     if not found:
         return None
     keys = list(found)[::-1]

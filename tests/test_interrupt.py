@@ -58,7 +58,7 @@ def assert_interrupted_folder(out, stderr: str) -> None:
     kept = sorted(p.name for p in (out / "chunks").glob("counts-*.npz"))
     assert kept and len(kept) < REPS // CHUNK
     assert all(
-        (out / "chunks" / n.replace("counts", "runs").replace(".npz", ".parquet")).is_file()
+        (out / "chunks" / n.replace("counts", "runs").replace(".npz", ".arrow")).is_file()
         for n in kept
     )
     assert not (out / "runs.parquet").exists() and not (out / "summary.json").exists()

@@ -75,7 +75,7 @@ def same_runs(folder: Path, ref: Path) -> None:
 
 
 def chunk(folder: Path, kind: str, index: int) -> Path:
-    return folder / "chunks" / f"{kind}-{index:05d}.{'npz' if kind == 'counts' else 'parquet'}"
+    return folder / "chunks" / f"{kind}-{index:05d}.{'npz' if kind == 'counts' else 'arrow'}"
 
 
 def swap(a: Path, b: Path) -> None:
@@ -209,7 +209,7 @@ def test_show_names_a_damaged_summary(folders, tmp_path, damage, message):
 
 
 FILES = ["manifest.json", "scenario.yaml", *(f"chunks/{k}-0000{i}.{e}" for i in (0, 1)
-         for k, e in (("runs", "parquet"), ("counts", "npz")))]  # fmt: skip
+         for k, e in (("runs", "arrow"), ("counts", "npz")))]  # fmt: skip
 
 
 @settings(
