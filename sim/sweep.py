@@ -35,6 +35,7 @@ from sim.loader import ScenarioError, apply_override, bound_inputs, document, sp
 from sim.model import ChunkResult
 from sim.outcomes import Columns, Measure, headline_measures
 from sim.packed import (
+    PACKED_LANES,
     InOrder,
     PackedTask,
     packed_chunks,
@@ -206,7 +207,7 @@ def lay_out_sweep(plan: SweepPlan, out: Path, command: list[str] | None = None) 
             "description": plan.description,
             "seed": plan.base.seed,
             "replications": plan.base.replications,
-            "chunk_lanes": CHUNK_LANES,
+            "chunk_lanes": PACKED_LANES if plan.packed else CHUNK_LANES,
             "method": plan.method,
             "samples": plan.samples,
             "params": [p.spec for p in plan.params],
@@ -456,19 +457,21 @@ def _run_packed(
     (out / CHUNKS).mkdir(exist_ok=True)
     values = point_values(points)
     saved = {n for n, span in enumerate(spans) if _packed_saved(out, n, span, reps)}
-    todo = (PackedTask(scenario, values, reps, seed, n, *spans[n]) for n in range(len(spans)))
-    taken, found = InOrder(scenario), []
+    todo = (
+        PackedTask.of(scenario, values, reps, seed, n, spans[n])
+        for n in range(len(spans))
+        if n not in saved
+    )
+    taken = InOrder(scenario)
 
     def take(index: int, lanes: Callable[[], dict[str, np.ndarray]]) -> None:
-        done = taken.add(index, lanes)
-        found.extend(done)
-        on_progress(len(done), 0)
+        on_progress(taken.add(index, lanes), 0)
 
     for n in sorted(saved):  # saved by an earlier session: read from disk when their turn comes
         take(n, partial(_read_packed, out, n))
     with stop_on_signals():
         try:
-            for task, outcome in schedule((t for t in todo if t.index not in saved), pool):
+            for task, outcome in schedule(todo, pool):
                 if isinstance(outcome, Exception):
                     raise RunFailed(
                         f"packed chunk {task.index} (lanes {task.start}..{task.stop - 1} of the "
@@ -482,10 +485,8 @@ def _run_packed(
             with suppress(store.DiskError):
                 store.write_json(out / "manifest.json", {**manifest, "status": "interrupted"})
             raise
-    last = taken.end()
-    found.extend(last)
-    on_progress(len(last), 0)
-    return pd.DataFrame([{"point": i, **points[i], **row} for i, row in found])
+    on_progress(taken.end(), 0)
+    return taken.frame(points)
 
 
 def _read_packed(out: Path, index: int) -> dict[str, np.ndarray]:

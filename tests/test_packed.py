@@ -112,7 +112,7 @@ def test_a_packed_sweep_writes_the_table_of_a_point_by_point_one(tmp_path) -> No
 
 
 def test_an_interrupted_packed_sweep_resumes_without_redoing_a_chunk(tmp_path, monkeypatch):
-    monkeypatch.setattr(SWEEP, "CHUNK_LANES", 100)  # 6 points x 70 lanes: 5 chunks
+    monkeypatch.setattr(SWEEP, "PACKED_LANES", 100)  # 6 points x 70 lanes: 5 chunks
     real, calls = PACKED.run_packed_chunk, []
 
     def failing(scenario, values, reps, seed, start, stop):
