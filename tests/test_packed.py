@@ -128,13 +128,14 @@ def test_an_interrupted_packed_sweep_resumes_without_redoing_a_chunk(tmp_path, m
     assert f"finish with: negsim sweep --resume {out}" in result.output
     assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
     assert sorted(p.name for p in (out / "chunks").iterdir()) == [
-        f"packed-{i:05d}.parquet" for i in range(3)
+        f"packed-{i:05d}.npz" for i in range(3)
     ]
+    (out / "chunks" / "packed-00001.npz").write_bytes(b"cut short")  # damaged: run again
     calls.clear()
     monkeypatch.setattr(PACKED, "run_packed_chunk", lambda *a: calls.append(a[4]) or real(*a))
     result = runner.invoke(app, ["sweep", "--resume", str(out), "--workers", "1"])
     assert result.exit_code == 0, result.output
-    assert calls == [300, 400]  # only the chunks not saved
+    assert calls == [100, 300, 400]  # only the chunks not saved whole
     whole = tmp_path / "whole"
     assert runner.invoke(app, sweep_args(whole, "--packed")).exit_code == 0
     pd.testing.assert_frame_equal(
