@@ -525,9 +525,12 @@ def sweep(
 ) -> None:
     """Sweep parameters of a scenario over a design; write sweep.parquet and sweep.html."""
     from sim.designs import SweepFile, is_sweep_file, load_sweep_file, parse_param
+    from sim.executors import start_fork_server
     from sim.store import ResultsFolder, default_folder
     from sim.sweep import plan_sweep
 
+    if workers_for(workers) > 1 and scheduler is None:
+        start_fork_server()  # the workers' model loads while the design is drawn and checked
     plan = None  # a new sweep's folder is laid out once the workers are known to be there
     folder = resume
     if folder is None:
