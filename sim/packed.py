@@ -26,6 +26,7 @@ from sim.scenario import Scenario
 
 PACKED_LANES = 40_000  # lanes a packed chunk: any size gives the same table (lanes are
 # independent); larger than a run's chunks, as the model's fixed cost a week is then spread thinner
+FEWEST_CHUNKS = 8  # a small sweep is cut finer, so that every worker gets a share
 
 
 def unpackable(paths: list[str]) -> list[str]:
@@ -34,9 +35,17 @@ def unpackable(paths: list[str]) -> list[str]:
     return [p for p in paths if not is_input_path(p)]
 
 
-def packed_chunks(points: int, reps: int, chunk: int = PACKED_LANES) -> list[tuple[int, int]]:
-    """(start, stop) of each chunk over the points x replications grid, point-major."""
+def packed_lanes(total: int) -> int:
+    """Lanes a chunk of a packed sweep of `total` lanes: PACKED_LANES, or fewer so that it
+    still makes FEWEST_CHUNKS chunks."""
+    return max(1, min(PACKED_LANES, -(-total // FEWEST_CHUNKS)))
+
+
+def packed_chunks(points: int, reps: int, chunk: int | None = None) -> list[tuple[int, int]]:
+    """(start, stop) of each chunk over the points x replications grid, point-major; chunks
+    of `packed_lanes` lanes unless `chunk` is given."""
     total = points * reps
+    chunk = chunk or packed_lanes(total)
     return [(s, min(s + chunk, total)) for s in range(0, total, chunk)]
 
 
@@ -207,7 +216,7 @@ def run_packed(
     reps: int,
     seed: int,
     pool: Pool | None = None,
-    chunk: int = PACKED_LANES,
+    chunk: int | None = None,
 ) -> pd.DataFrame:
     """Every point's headline outputs (one row per point, in design order), simulating the
     points x reps grid in shared chunks on `pool` (default: this process); `scenario` holds the

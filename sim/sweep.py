@@ -34,10 +34,10 @@ from sim.loader import ScenarioError, apply_override, bound_inputs, document, sp
 from sim.model import ChunkResult
 from sim.outcomes import Columns, Measure, headline_measures
 from sim.packed import (
-    PACKED_LANES,
     InOrder,
     PackedTask,
     packed_chunks,
+    packed_lanes,
     point_values,
     unpackable,
 )
@@ -198,6 +198,7 @@ def lay_out_sweep(plan: SweepPlan, out: Path, command: list[str] | None = None) 
         store.write_atomic(out / "scenario.yaml", yaml.safe_dump(plan.resolved, sort_keys=False))
         frame = pd.DataFrame(plan.points)
         frame.insert(0, "point", np.arange(len(plan.points)))
+        total = len(plan.points) * plan.base.replications
         store.write_frame(out / "design.parquet", frame)
         manifest = {
             "status": "running",
@@ -206,7 +207,7 @@ def lay_out_sweep(plan: SweepPlan, out: Path, command: list[str] | None = None) 
             "description": plan.description,
             "seed": plan.base.seed,
             "replications": plan.base.replications,
-            "chunk_lanes": PACKED_LANES if plan.packed else CHUNK_LANES,
+            "chunk_lanes": packed_lanes(total) if plan.packed else CHUNK_LANES,
             "method": plan.method,
             "samples": plan.samples,
             "params": [p.spec for p in plan.params],

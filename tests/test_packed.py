@@ -84,6 +84,12 @@ def test_chunks_cover_the_grid_once() -> None:
     assert np.array_equal(lanes, np.arange(210))
 
 
+def test_a_small_sweep_is_cut_finer_so_every_worker_gets_chunks() -> None:
+    assert len(packed_chunks(16 * 8, 150)) == 8  # 19,200 lanes
+    assert packed_chunks(1, 5) == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+    assert {b - a for a, b in packed_chunks(65_536, 150)} == {40_000, 30_400}
+
+
 def test_only_lane_paths_pack() -> None:
     assert unpackable(["trust", "calendar.rounds.every_weeks"]) == ["calendar.rounds.every_weeks"]
 
@@ -112,7 +118,7 @@ def test_a_packed_sweep_writes_the_table_of_a_point_by_point_one(tmp_path) -> No
 
 
 def test_an_interrupted_packed_sweep_resumes_without_redoing_a_chunk(tmp_path, monkeypatch):
-    monkeypatch.setattr(SWEEP, "PACKED_LANES", 100)  # 6 points x 70 lanes: 5 chunks
+    monkeypatch.setattr(SWEEP, "packed_lanes", lambda total: 100)  # 6 x 70 lanes: 5 chunks
     real, calls = PACKED.run_packed_chunk, []
 
     def failing(scenario, values, reps, seed, start, stop):
