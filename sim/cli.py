@@ -590,7 +590,7 @@ def _sweep(folder: Path, workers: int, scheduler: str | None, plan=None) -> None
     with (
         stop_on_signals(),
         open_pool(workers, scheduler) as pool,
-        Progress(*columns, console=console) as progress,
+        Progress(*columns, console=console, refresh_per_second=2) as progress,
     ):
         try:
             with new_folder(folder) if plan is not None else owned(folder):
