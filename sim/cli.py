@@ -531,9 +531,12 @@ def sweep(
 ) -> None:
     """Sweep parameters of a scenario over a design; write sweep.parquet and sweep.html."""
     from sim.designs import SweepFile, is_sweep_file, load_sweep_file, parse_param
+    from sim.executors import start_fork_server
     from sim.store import ResultsFolder, default_folder
     from sim.sweep import plan_sweep
 
+    if workers_for(workers) > 1 and scheduler is None:
+        start_fork_server()  # the workers' model loads while the design is drawn and checked
     plan = None  # a new sweep's folder is laid out once the workers are known to be there
     folder = resume
     if folder is None:
@@ -593,7 +596,7 @@ def _sweep(folder: Path, workers: int, scheduler: str | None, plan=None) -> None
     with (
         stop_on_signals(),
         open_pool(workers, scheduler) as pool,
-        Progress(*columns, console=console) as progress,
+        Progress(*columns, console=console, refresh_per_second=2) as progress,
     ):
         try:
             with new_folder(folder) if plan is not None else owned(folder):

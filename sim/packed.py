@@ -8,7 +8,7 @@ point's lanes come out identical to running that point alone with the same seed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any
@@ -17,11 +17,16 @@ import numpy as np
 import pandas as pd
 
 from sim import columns as col
-from sim.ensemble import CHUNK_LANES, schedule
+from sim.ensemble import schedule
 from sim.executors import Pool
 from sim.lane_paths import is_input_path
 from sim.model import NegotiationModel
+from sim.packed_outputs import BATCH_LANES, point_columns
 from sim.scenario import Scenario
+
+PACKED_LANES = 40_000  # lanes a packed chunk: any size gives the same table (lanes are
+# independent); larger than a run's chunks, as the model's fixed cost a week is then spread thinner
+FEWEST_CHUNKS = 8  # a small sweep is cut finer, so that every worker gets a share
 
 
 def unpackable(paths: list[str]) -> list[str]:
@@ -30,9 +35,17 @@ def unpackable(paths: list[str]) -> list[str]:
     return [p for p in paths if not is_input_path(p)]
 
 
-def packed_chunks(points: int, reps: int, chunk: int = CHUNK_LANES) -> list[tuple[int, int]]:
-    """(start, stop) of each chunk over the points x replications grid, point-major."""
+def packed_lanes(total: int) -> int:
+    """Lanes a chunk of a packed sweep of `total` lanes: PACKED_LANES, or fewer so that it
+    still makes FEWEST_CHUNKS chunks."""
+    return max(1, min(PACKED_LANES, -(-total // FEWEST_CHUNKS)))
+
+
+def packed_chunks(points: int, reps: int, chunk: int | None = None) -> list[tuple[int, int]]:
+    """(start, stop) of each chunk over the points x replications grid, point-major; chunks
+    of `packed_lanes` lanes unless `chunk` is given."""
     total = points * reps
+    chunk = chunk or packed_lanes(total)
     return [(s, min(s + chunk, total)) for s in range(0, total, chunk)]
 
 
@@ -45,38 +58,39 @@ def run_packed_chunk(
     stop: int,
 ) -> dict[str, np.ndarray]:
     """Lanes start..stop of the grid (point = position // reps, lane = position % reps), with
-    each swept path at its point's value; a top-level function, so processes can pickle it."""
+    each swept path at its point's value; `values` start at the chunk's first point (see
+    `chunk_values`). A top-level function, so processes can pickle it."""
     position = np.arange(start, stop)
     point, lane = np.divmod(position, reps)
-    per_lane = {path: np.asarray(v, dtype=float)[point] for path, v in values.items()}
+    local = point - start // reps
+    per_lane = {path: np.asarray(v, dtype=float)[local] for path, v in values.items()}
     model = NegotiationModel(
         scenario, stop - start, seed, lane_ids=lane, values=per_lane, record=False
     )
     runs = model.run().runs
     model.release()
+    return {"point": point, **{k: runs[k] for k in kept_columns(scenario)}}
+
+
+def kept_columns(scenario: Scenario) -> list[str]:
+    """The lane columns a packed chunk keeps: those the sweep's outputs read."""
     utilities = [col.utility(p) for p in scenario.party_names()]
-    keep = [col.AGREED, col.AGREED_WEEK, col.IN_FORCE, *utilities]  # what the outputs read
-    return {"point": point, **{k: runs[k] for k in keep}}
+    return [col.AGREED, col.AGREED_WEEK, col.IN_FORCE, *utilities]
 
 
-def point_rows(
-    parts: dict[str, np.ndarray], scenario: Scenario, measures: list | None = None
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Headline outputs with 95% intervals for each point whose lanes are all in `parts`,
-    computed by the very function a point run of its own uses (`sweep.point_outputs`)."""
-    from sim.sweep import point_outputs, sweep_measures
-
-    measures = sweep_measures(scenario) if measures is None else measures
-    points = parts["point"]
-    bounds = np.flatnonzero(np.diff(points)) + 1
-    for rows in np.split(np.arange(len(points)), bounds):
-        lanes = {k: v[rows] for k, v in parts.items() if k != "point"}
-        yield int(points[rows[0]]), point_outputs(lanes, scenario, measures)
+def chunk_values(
+    values: dict[str, np.ndarray], reps: int, start: int, stop: int
+) -> dict[str, np.ndarray]:
+    """The swept values of the points that lanes start..stop belong to: all a chunk's task
+    carries (not the whole design, which would be pickled with every chunk)."""
+    first, last = start // reps, (stop - 1) // reps
+    return {path: v[first : last + 1] for path, v in values.items()}
 
 
 @dataclass(frozen=True)
 class PackedTask:
-    """One packed chunk for `ensemble.schedule`: lanes start..stop of the points x reps grid."""
+    """One packed chunk for `ensemble.schedule`: lanes start..stop of the points x reps grid,
+    with the swept values of its points only (`chunk_values`)."""
 
     scenario: Scenario
     values: dict[str, np.ndarray]
@@ -85,6 +99,19 @@ class PackedTask:
     index: int
     start: int
     stop: int
+
+    @classmethod
+    def of(
+        cls,
+        scenario: Scenario,
+        values: dict[str, np.ndarray],
+        reps: int,
+        seed: int,
+        index: int,
+        span: tuple[int, int],
+    ) -> PackedTask:
+        """Chunk `index`, lanes span[0]..span[1], from the whole design's `values`."""
+        return cls(scenario, chunk_values(values, reps, *span), reps, seed, index, *span)
 
     @property
     def label(self) -> int:
@@ -112,41 +139,75 @@ def point_values(points: list[dict[str, Any]]) -> dict[str, np.ndarray]:
 
 
 class InOrder:
-    """Chunks' lanes taken in grid order however they arrive: each point's outputs come out as
-    soon as all its lanes are in (a point cut by a chunk's end waits for the next chunk)."""
+    """Chunks' lanes taken in grid order however they arrive, gathered in a `PointTable` as
+    soon as all of a point's lanes are in (a point cut by a chunk's end waits for the next)."""
 
     def __init__(self, scenario: Scenario) -> None:
         from sim.sweep import sweep_measures
 
-        self.scenario, self.measures = scenario, sweep_measures(scenario)
+        self.table = PointTable(sweep_measures(scenario))
         self.next = 0  # the chunk to take next
         self.waiting: dict[int, Callable[[], dict[str, np.ndarray]]] = {}
         self.carry: dict[str, np.ndarray] = {}
 
-    def add(
-        self, index: int, lanes: Callable[[], dict[str, np.ndarray]]
-    ) -> list[tuple[int, dict[str, Any]]]:
-        """Chunk `index` is in (`lanes` gives its columns); the points it completes."""
+    def add(self, index: int, lanes: Callable[[], dict[str, np.ndarray]]) -> int:
+        """Chunk `index` is in (`lanes` gives its columns); how many points it completes."""
         self.waiting[index] = lanes
-        done: list[tuple[int, dict[str, Any]]] = []
+        done = 0
         while self.next in self.waiting:
             part, carry = self.waiting.pop(self.next)(), self.carry
             merged = {k: np.concatenate([carry[k], v]) for k, v in part.items()} if carry else part
             cut = int(np.searchsorted(merged["point"], merged["point"][-1]))  # last may go on
             self.carry = {k: v[cut:] for k, v in merged.items()}
             if cut:
-                done += point_rows(
-                    {k: v[:cut] for k, v in merged.items()}, self.scenario, self.measures
-                )
+                done += self.table.add({k: v[:cut] for k, v in merged.items()})
             self.next += 1
         return done
 
-    def end(self) -> list[tuple[int, dict[str, Any]]]:
-        """The last point's outputs, once every chunk is in."""
-        if not self.carry or not len(self.carry["point"]):
-            return []
+    def end(self) -> int:
+        """Take the last point, once every chunk is in; how many points that was (0 or 1)."""
         last, self.carry = self.carry, {}
-        return list(point_rows(last, self.scenario, self.measures))
+        return self.table.add(last) if last and len(last["point"]) else 0
+
+    def frame(self, points: list[dict[str, Any]]) -> pd.DataFrame:
+        """One row per point taken: "point", its parameters, its headline outputs."""
+        found = self.table.columns()
+        index = found.pop("point")
+        params = pd.DataFrame([points[i] for i in index]) if len(index) else pd.DataFrame()
+        return pd.DataFrame({"point": index, **{k: params[k] for k in params}, **found})
+
+
+class PointTable:
+    """Whole points' lanes gathered and summed up in batches (`packed_outputs.point_columns`),
+    so memory holds at most about BATCH_LANES lanes."""
+
+    def __init__(self, measures: list) -> None:
+        self.measures = measures
+        self.lanes: list[dict[str, np.ndarray]] = []
+        self.held = 0
+        self.done: list[dict[str, np.ndarray]] = []
+
+    def add(self, lanes: dict[str, np.ndarray]) -> int:
+        """Take the lanes of whole points (point-major); how many points they are."""
+        self.lanes.append(lanes)
+        self.held += len(lanes["point"])
+        if self.held >= BATCH_LANES:
+            self._sum_up()
+        point = lanes["point"]
+        return int(np.count_nonzero(point[1:] != point[:-1])) + 1
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Every point's outputs so far, in point order, as columns."""
+        self._sum_up()
+        if not self.done:
+            return {"point": np.zeros(0, dtype=np.int64)}
+        return {k: np.concatenate([d[k] for d in self.done]) for k in self.done[0]}
+
+    def _sum_up(self) -> None:
+        if self.lanes:
+            merged = {k: np.concatenate([p[k] for p in self.lanes]) for k in self.lanes[0]}
+            self.done.append(point_columns(merged, self.measures))
+            self.lanes, self.held = [], 0
 
 
 def run_packed(
@@ -155,20 +216,20 @@ def run_packed(
     reps: int,
     seed: int,
     pool: Pool | None = None,
-    chunk: int = CHUNK_LANES,
+    chunk: int | None = None,
 ) -> pd.DataFrame:
     """Every point's headline outputs (one row per point, in design order), simulating the
     points x reps grid in shared chunks on `pool` (default: this process); `scenario` holds the
     swept paths as constants."""
     values = point_values(points)
     tasks = [
-        PackedTask(scenario, values, reps, seed, n, *span)
+        PackedTask.of(scenario, values, reps, seed, n, span)
         for n, span in enumerate(packed_chunks(len(points), reps, chunk))
     ]
-    taken, found = InOrder(scenario), []
+    taken = InOrder(scenario)
     for task, outcome in schedule(tasks, pool or Pool(None, 1, "this process")):
         if isinstance(outcome, Exception):
             raise outcome
-        found += taken.add(task.index, lambda outcome=outcome: outcome)
-    found += taken.end()
-    return pd.DataFrame([{"point": i, **points[i], **row} for i, row in found])
+        taken.add(task.index, lambda outcome=outcome: outcome)
+    taken.end()
+    return taken.frame(points)

@@ -296,23 +296,36 @@ def scatter_figures(
     return figures
 
 
-def direction(table: pd.DataFrame, param: str, output: str) -> float:
-    """Rank correlation of an output with a parameter over the points: its sign is the direction."""
+def direction(
+    table: pd.DataFrame, param: str, output: str, ranks: dict[str, pd.Series] | None = None
+) -> float:
+    """Rank correlation of an output with a parameter over the points: its sign is the direction.
+    `ranks` keeps each whole column's ranks for the next call (used where neither has a NaN)."""
     pair = table[[param, output]].dropna()
     if len(pair) < 3 or pair[param].nunique() < 2 or pair[output].nunique() < 2:
         return math.nan
-    return float(pair[param].rank().corr(pair[output].rank()))
+    if ranks is None or len(pair) < len(table):
+        return float(pair[param].rank().corr(pair[output].rank()))
+    for column in (param, output):
+        if column not in ranks:
+            ranks[column] = table[column].rank()
+    return float(ranks[param].corr(ranks[output]))
 
 
 def tornado_figure(
-    indices: pd.DataFrame, table: pd.DataFrame, output: str, scn: Scenario
+    indices: pd.DataFrame,
+    table: pd.DataFrame,
+    output: str,
+    scn: Scenario,
+    ranks: dict[str, pd.Series] | None = None,
 ) -> go.Figure:
     """Total and first-order Sobol indices per parameter, largest total on top, 95% error bars;
-    arrows give the direction of effect, hollow bars flag unreliable indices."""
+    arrows give the direction of effect, hollow bars flag unreliable indices; `ranks` as in
+    `direction`, shared by the figures of one page."""
     rows = indices[indices["output"] == output].sort_values("ST")
     names = []
     for _, row in rows.iterrows():
-        rho = direction(table, row["parameter"], output)
+        rho = direction(table, row["parameter"], output, ranks)
         arrow = "" if math.isnan(rho) else (" ↑ raises" if rho > 0 else " ↓ lowers")
         flag = " (unreliable)" if unreliable(row) else ""
         names.append(wrap(param_name(scn, row["parameter"]) + arrow + flag, 28))
@@ -371,6 +384,7 @@ def sections(
     note = flat_note(table, flat, scn)
     varying = [s for s in shares(scn) if s not in flat]
     if indices is not None and len(indices):
+        ranks: dict[str, pd.Series] = {}  # each parameter's ranks, once for every output
         return [
             Section(
                 f"Sobol indices: what drives {label(output, scn)} (bars: 95% confidence)",
@@ -378,7 +392,7 @@ def sections(
                 "interactions. Arrows: raising the parameter raises or lowers the output. Hollow, "
                 "hatched bars are unreliable at this sample size (the interval reaches zero, "
                 "ST above 1 or S1 above ST): take more samples before reading them.",
-                [tornado_figure(indices, table, output, scn)],
+                [tornado_figure(indices, table, output, scn, ranks)],
                 note=note if k == 0 else "",
             )
             for k, output in enumerate(o for o in indices["output"].unique() if o not in flat)

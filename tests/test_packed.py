@@ -84,6 +84,12 @@ def test_chunks_cover_the_grid_once() -> None:
     assert np.array_equal(lanes, np.arange(210))
 
 
+def test_a_small_sweep_is_cut_finer_so_every_worker_gets_chunks() -> None:
+    assert len(packed_chunks(16 * 8, 150)) == 8  # 19,200 lanes
+    assert packed_chunks(1, 5) == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+    assert {b - a for a, b in packed_chunks(65_536, 150)} == {40_000, 30_400}
+
+
 def test_only_lane_paths_pack() -> None:
     assert unpackable(["trust", "calendar.rounds.every_weeks"]) == ["calendar.rounds.every_weeks"]
 
@@ -112,7 +118,7 @@ def test_a_packed_sweep_writes_the_table_of_a_point_by_point_one(tmp_path) -> No
 
 
 def test_an_interrupted_packed_sweep_resumes_without_redoing_a_chunk(tmp_path, monkeypatch):
-    monkeypatch.setattr(SWEEP, "CHUNK_LANES", 100)  # 6 points x 70 lanes: 5 chunks
+    monkeypatch.setattr(SWEEP, "packed_lanes", lambda total: 100)  # 6 x 70 lanes: 5 chunks
     real, calls = PACKED.run_packed_chunk, []
 
     def failing(scenario, values, reps, seed, start, stop):
@@ -128,13 +134,14 @@ def test_an_interrupted_packed_sweep_resumes_without_redoing_a_chunk(tmp_path, m
     assert f"finish with: negsim sweep --resume {out}" in result.output
     assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
     assert sorted(p.name for p in (out / "chunks").iterdir()) == [
-        f"packed-{i:05d}.parquet" for i in range(3)
+        f"packed-{i:05d}.npz" for i in range(3)
     ]
+    (out / "chunks" / "packed-00001.npz").write_bytes(b"cut short")  # damaged: run again
     calls.clear()
     monkeypatch.setattr(PACKED, "run_packed_chunk", lambda *a: calls.append(a[4]) or real(*a))
     result = runner.invoke(app, ["sweep", "--resume", str(out), "--workers", "1"])
     assert result.exit_code == 0, result.output
-    assert calls == [300, 400]  # only the chunks not saved
+    assert calls == [100, 300, 400]  # only the chunks not saved whole
     whole = tmp_path / "whole"
     assert runner.invoke(app, sweep_args(whole, "--packed")).exit_code == 0
     pd.testing.assert_frame_equal(
