@@ -7,7 +7,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from sim.discover import Discovery
-from sim.labels import LINE_PX, key_name, tick_rows, wrap
+from sim.labels import bar_rows_layout, key_name, tick_rows, wrap
 from sim.page import rows_table, sections_of, write_page
 
 CHOSEN = "#c0392b"
@@ -61,21 +61,6 @@ def feature_ticks(found: Discovery, keys: list[str]) -> tuple[list[str], list[fl
     numeric axis counted in text lines, and the axis' span (labels.tick_rows)."""
     ticks = [wrap(key_name(found.cases.scenario, k), TICK_WRAP) for k in keys]
     return ticks, *tick_rows(ticks)
-
-
-def bar_rows_layout(ticks: list[str], at: list[float], span: float) -> dict:
-    """Layout of a horizontal bar figure whose rows are placed by tick_rows."""
-    return {
-        "yaxis": {
-            "tickvals": at,
-            "ticktext": ticks,
-            "range": [0, span],
-            "automargin": True,
-            "showgrid": False,
-            "zeroline": False,
-        },
-        "height": 160 + round(LINE_PX * span),
-    }
 
 
 def box_figure(found: Discovery) -> go.Figure:

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from sim.calendar import Clock
 from sim.explain import PRIMARY, effect_text, value_pair
-from sim.labels import LINE_PX, key_name, tick_rows, wrap
+from sim.labels import bar_rows_layout, key_name, tick_rows, wrap
 from sim.page import rows_table, sections_of, write_page
 from sim.run import resolved_yaml
 from sim.scenario import Scenario
@@ -63,16 +63,8 @@ def tornado(rows: pd.DataFrame, scenario: Scenario) -> go.Figure:
             "title": wrap(f"high minus low ({unit})", AXIS_WRAP),
             "automargin": True,
         },
-        yaxis={
-            "tickvals": at,
-            "ticktext": ticks,
-            "range": [0, span],
-            "automargin": True,
-            "showgrid": False,
-            "zeroline": False,
-        },
-        height=160 + round(LINE_PX * span),
         showlegend=False,
+        **bar_rows_layout(ticks, at, span),
     )
     return fig
 

@@ -248,3 +248,18 @@ def value_text(value: float) -> str:
     if abs(value) >= 100:
         return f"{value:,.0f}"
     return f"{value:.3g}"
+
+
+def bar_rows_layout(ticks: list[str], at: list[float], span: float) -> dict:
+    """Layout of a horizontal bar figure whose rows are placed by tick_rows."""
+    return {
+        "yaxis": {
+            "tickvals": at,
+            "ticktext": ticks,
+            "range": [0, span],
+            "automargin": True,
+            "showgrid": False,
+            "zeroline": False,
+        },
+        "height": 160 + round(LINE_PX * span),
+    }
