@@ -186,13 +186,11 @@ def write_json(path: Path, data: Any) -> None:
     write_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
-def write_table(path: Path, columns: dict[str, Any], fast: bool = False) -> None:
-    """Atomic Parquet file of equal-length columns; `fast` for a file read back soon (a saved
-    chunk): lz4 without dictionaries, which writes about twice as fast as zstd."""
+def write_table(path: Path, columns: dict[str, Any]) -> None:
+    """Atomic Parquet file of equal-length columns."""
     tmp = path.with_name(f".{path.name}.partial")
-    options = {"compression": "lz4", "use_dictionary": False} if fast else {"compression": "zstd"}
     with _writing(path, tmp):
-        pq.write_table(pa.table(columns), tmp, **options)
+        pq.write_table(pa.table(columns), tmp, compression="zstd")
         os.replace(tmp, path)
 
 

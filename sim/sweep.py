@@ -244,8 +244,7 @@ def remaining(out: Path) -> tuple[int, int, int]:
         if manifest.get("status") == "complete":
             return 0, 0, 0
         spans = _packed_spans(manifest)
-        reps = manifest["replications"]
-        left = [n for n, span in enumerate(spans) if not _packed_saved(out, n, span, reps)]
+        left = [n for n, span in enumerate(spans) if not _packed_saved(out, n, span)]
         return manifest["points"], sum(spans[n][1] - spans[n][0] for n in left), len(left)
     sizes = chunk_sizes(manifest["replications"], manifest.get("chunk_lanes", CHUNK_LANES))
     points = lanes = chunks = 0
@@ -436,7 +435,7 @@ def _save_packed(out: Path, index: int, span: tuple[int, int], lanes: dict) -> N
     store.write_arrays(_packed_path(out, index), span=np.array(span), **columns)
 
 
-def _packed_saved(out: Path, index: int, span: tuple[int, int], reps: int) -> bool:
+def _packed_saved(out: Path, index: int, span: tuple[int, int]) -> bool:
     """Is packed chunk `index` on disk whole (its span, its lane count)? A damaged one is
     simulated again."""
     try:
@@ -462,7 +461,7 @@ def _run_packed(
     spans = _packed_spans(manifest)
     (out / CHUNKS).mkdir(exist_ok=True)
     values = point_values(points)
-    saved = {n for n, span in enumerate(spans) if _packed_saved(out, n, span, reps)}
+    saved = {n for n, span in enumerate(spans) if _packed_saved(out, n, span)}
     todo = (
         PackedTask.of(scenario, values, reps, seed, n, spans[n])
         for n in range(len(spans))
