@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,16 +29,15 @@ from sim.scenario import Scenario
 Z95 = NormalDist().inv_cdf(0.975)
 
 
-def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float, float]:
-    """Share with its Wilson score 95% interval: (estimate, low, high)."""
-    if trials == 0:
-        return (math.nan, math.nan, math.nan)
-    p = successes / trials
-    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = (
-        z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
-    )
-    return (p, max(0.0, centre - half), min(1.0, centre + half))
+def wilson(successes: Any, trials: Any, z: float = Z95) -> tuple[Any, Any, Any]:
+    """Share with its Wilson score 95% interval: (estimate, low, high); NaN for no trials.
+    Elementwise on arrays too (a packed sweep's points), with the same operations."""
+    n = np.asarray(trials, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = successes / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (p, np.maximum(0.0, centre - half), np.minimum(1.0, centre + half))
 
 
 def opening_frontier(scenario: Scenario, points: int = 201) -> np.ndarray:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import columns as col
-from sim.outcomes import Z95, Measure
+from sim.outcomes import Z95, Measure, wilson
 
 Lanes = dict[str, np.ndarray]  # lane columns of whole points, point-major, with "point"
 BATCH_LANES = 400_000  # lanes gathered before their points' outputs are computed
@@ -51,14 +51,6 @@ def _estimates(
         for a, n in zip(starts, sizes, strict=True)
     ]
     return tuple(np.array([getattr(f, k) for f in found], dtype=float) for k in FIELDS)
-
-
-def wilson(successes: np.ndarray, trials: np.ndarray, z: float = Z95):
-    """`outcomes.wilson` over arrays: the same operations in the same order (trials >= 1)."""
-    p = successes / trials
-    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z * np.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
-    return p, np.maximum(0.0, centre - half), np.minimum(1.0, centre + half)
 
 
 def _means(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
