@@ -285,7 +285,7 @@ def _run(scn, folder: Path, trace: int, where: tuple, chunk: int = 0, given=None
     """Run `scn` into `folder` (or, with no scenario, resume the run in `folder`) on `where`
     (local workers, Dask scheduler); with `given` observations, report the ensemble
     conditioned on them."""
-    from sim.executors import SchedulerLost, open_pool, start_fork_server
+    from sim.executors import SchedulerLost, chunk_sizes, open_pool, start_fork_server
 
     resuming = scn is None
     if resuming:
@@ -296,7 +296,7 @@ def _run(scn, folder: Path, trace: int, where: tuple, chunk: int = 0, given=None
         scn = unfinished_scenario(folder)
         chunks = manifest["chunks"] - chunks_on_disk(folder)
     else:
-        chunks = -(-scn.replications // chunk)  # before this process imports the model
+        chunks = len(chunk_sizes(scn.replications, chunk))
     workers, scheduler = max(1, min(where[0], chunks)), where[1]
     if workers > 1 and scheduler is None:
         start_fork_server()  # the workers' model loads in the background meanwhile

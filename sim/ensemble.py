@@ -8,15 +8,9 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from dataclasses import dataclass
 
-from sim.executors import CHUNK_LANES, Pool, SchedulerLost, local_pool
+from sim.executors import CHUNK_LANES, Pool, SchedulerLost, chunk_sizes, local_pool
 from sim.model import ChunkResult, NegotiationModel
 from sim.scenario import Scenario
-
-
-def chunk_sizes(replications: int, chunk: int = CHUNK_LANES) -> list[int]:
-    """Lane counts of the chunks that make up `replications`."""
-    full, rest = divmod(replications, chunk)
-    return [chunk] * full + ([rest] if rest else [])
 
 
 def run_chunk(

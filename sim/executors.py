@@ -21,6 +21,13 @@ from sim.interrupt import start_worker
 CHUNK_LANES = 10_000  # fixed, so the same seed gives the same lanes on any number of workers
 
 
+def chunk_sizes(replications: int, chunk: int = CHUNK_LANES) -> list[int]:
+    """Lane counts of the chunks that make up `replications` (here, not beside the model, so
+    the CLI counts chunks before it imports the model)."""
+    full, rest = divmod(replications, chunk)
+    return [chunk] * full + ([rest] if rest else [])
+
+
 class ExecutorError(NegsimError):
     """The requested executor cannot be used (bad address, cluster unreachable)."""
 
