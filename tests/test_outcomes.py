@@ -13,6 +13,7 @@ from sim.calendar import Clock
 from sim.compare import median_difference
 from sim.outcomes import (
     Timeline,
+    binomial_half_quantile,
     headline_measures,
     median_interval,
     summarize,
@@ -125,6 +126,17 @@ def test_median_interval_uses_binomial_ranks():
     # n = 10: P(B <= 1) = 11/1024 < 0.025 <= P(B <= 2) = 56/1024, so ranks 2 and 9
     assert median_interval(np.arange(1.0, 11.0)) == (5.5, 2.0, 9.0)
     assert all(math.isnan(v) for v in median_interval(np.array([])))
+
+
+@pytest.mark.parametrize("q", [0.005, 0.025, 0.1, 0.4])
+def test_binomial_quantile_is_scipys(q):
+    """The bisection on bdtr gives scipy.stats.binom.ppf's rank: every n to 2,000, and 500 n
+    up to 2 x 10^7 (runs of that many lanes ask for it)."""
+    from scipy.stats import binom
+
+    sizes = [*range(1, 2001), *np.random.default_rng(7).integers(2001, 20_000_000, 500)]
+    ours = [binomial_half_quantile(q, int(n)) for n in sizes]
+    assert ours == [int(binom.ppf(q, int(n), 0.5)) for n in sizes]
 
 
 def test_median_difference_combines_the_two_intervals():
