@@ -121,7 +121,7 @@ def _fork_server() -> multiprocessing.context.BaseContext:
     if TRACKER_QUIET not in sys.warnoptions:
         sys.warnoptions.append(TRACKER_QUIET)
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sim.ensemble", "sim.warm"])  # model and kernels loaded once
+    context.set_forkserver_preload(["sim.ensemble", "sim.fork_server"])  # loaded once, there
     return context
 
 

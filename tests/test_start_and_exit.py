@@ -12,10 +12,10 @@ from test_reliability import BASELINE, ROOT, negsim, survivors
 
 
 def test_warm_up_loads_every_kernel_a_baseline_chunk_calls():
-    """Importing sim.warm (as the fork server does) leaves the kernels compiled in memory."""
+    """Importing sim.fork_server (as the fork server does) leaves the kernels compiled in memory."""
     probe = (
-        "import sim.warm, agents.kernels as k; "
-        "print(sim.warm.warm(), sorted(n for n in ('win_set_edges', 'contract_packages', "
+        "import sim.fork_server as f, agents.kernels as k; "
+        "print(f.warm(), sorted(n for n in ('win_set_edges', 'contract_packages', "
         "'votes', 'utility', 'aggregate', 'splitmix', 'offer_counts') "
         "if not getattr(k, n).signatures))"
     )
