@@ -61,11 +61,19 @@ ROWS = ("per-core", "parallel", "memory", "sweep", "peer", "help")
 FULL = {  # sizes of each row: the targets'; --quick: small enough for a smoke test
     "per_core": [10**5, 10**6],
     "run": 10**6,
+    "pairs": 3,  # 1- and 2-worker runs of the parallel row, alternating
     "sweep": 100_000,  # 64 base samples: 76,800 replications measured
     "peer": (10**5, 200, 3),  # negsim lanes, NegMAS negotiations, alternating rounds
     "help": 9,
 }
-QUICK = {"per_core": [10**4], "run": 20_000, "sweep": 1_200, "peer": (10**4, 10, 1), "help": 3}
+QUICK = {
+    "per_core": [10**4],
+    "run": 20_000,
+    "pairs": 1,
+    "sweep": 1_200,
+    "peer": (10**4, 10, 1),
+    "help": 3,
+}
 
 
 @dataclass
@@ -234,12 +242,32 @@ def negsim_run(reps: int, workers: int) -> dict:
     return {**run, "simulate": seconds.get("simulate")}
 
 
-def parallel_row(reps: int, one: dict, two: dict) -> Row:
-    """Speed-up of 2 workers over 1 on the whole run (wall time), simulate part in the note."""
-    speedup = one["wall"] / two["wall"]
-    note = f"{reps:,} reps; {one['wall']:.1f} s vs {two['wall']:.1f} s"
-    if one["simulate"] and two["simulate"]:
-        note += f"; simulate part alone {one['simulate'] / two['simulate']:.2f}x"
+def paired_runs(reps: int, pairs: int) -> list[tuple[dict, dict]]:
+    """`pairs` pairs of a 1- and a 2-worker run, which goes first alternating, so a load that
+    drifts over the minutes weighs on both sides alike."""
+    found = []
+    for k in range(pairs):
+        runs = {w: negsim_run(reps, w) for w in ((1, 2) if k % 2 == 0 else (2, 1))}
+        found.append((runs[1], runs[2]))
+    return found
+
+
+def parallel_row(reps: int, pairs: list[tuple[dict, dict]]) -> Row:
+    """Speed-up of 2 workers over 1 on the whole run (wall time): the median over the pairs,
+    with their range and the simulate part's speed-up in the note."""
+    ratios = sorted(one["wall"] / two["wall"] for one, two in pairs)
+    speedup = statistics.median(ratios)
+    walls = "; ".join(f"{one['wall']:.1f} s vs {two['wall']:.1f} s" for one, two in pairs)
+    note = (
+        f"{reps:,} reps; median of {len(pairs)} pairs ({ratios[0]:.2f}x-{ratios[-1]:.2f}x: {walls})"
+    )
+    parts = [
+        one["simulate"] / two["simulate"]
+        for one, two in pairs
+        if one["simulate"] and two["simulate"]
+    ]
+    if parts:
+        note += f"; simulate part alone {statistics.median(parts):.2f}x"
     return Row(
         "negsim run, 2 workers vs 1 (speed-up)",
         f"{speedup:.2f}x",
@@ -259,7 +287,7 @@ def memory_row(reps: int, runs: list[dict]) -> Row:
         f"< {TARGET_MB:,} MB",
         verdict(rss < TARGET_MB),
         f"RSS summed over the process tree (shared pages once per process); PSS sum {pss:,.0f} MB"
-        f"{'; the larger of the 1- and 2-worker runs' if len(runs) > 1 else ''}",
+        f"{'; the largest of the 1- and 2-worker runs' if len(runs) > 1 else ''}",
     )
 
 
@@ -497,10 +525,12 @@ def main(argv: list[str] | None = None) -> None:
         reps = size["run"]
 
         def full_runs() -> list[Row]:
-            runs = {w: negsim_run(reps, w) for w in ((1, 2) if "parallel" in args.rows else (2,))}
-            out = [parallel_row(reps, runs[1], runs[2])] if "parallel" in args.rows else []
+            if "parallel" not in args.rows:
+                return [memory_row(reps, [negsim_run(reps, 2)])]
+            pairs = paired_runs(reps, size["pairs"])
+            out = [parallel_row(reps, pairs)]
             if "memory" in args.rows:
-                out.append(memory_row(reps, list(runs.values())))
+                out.append(memory_row(reps, [run for pair in pairs for run in pair]))
             return out
 
         attempt("parallel/memory", f"negsim run --reps {reps:,}", "-", full_runs)
