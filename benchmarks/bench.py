@@ -63,7 +63,7 @@ FULL = {  # sizes of each row: the targets'; --quick: small enough for a smoke t
     "run": 10**6,
     "pairs": 3,  # 1- and 2-worker runs of the parallel row, alternating
     "sweep": 100_000,  # 64 base samples: 76,800 replications measured
-    "peer": (10**5, 200, 3),  # negsim lanes, NegMAS negotiations, alternating rounds
+    "peer": (10**5, 200, 7),  # negsim lanes, NegMAS negotiations, alternating rounds
     "help": 9,
 }
 QUICK = {
@@ -509,8 +509,11 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[Row] = []
 
     def attempt(name: str, figure: str, target: str, make: Callable[[], list[Row]]) -> None:
-        """Run one row; a failure becomes a row of its own instead of ending the benchmark."""
+        """Run one row; a failure becomes a row of its own instead of ending the benchmark.
+        The rows before may leave gigabytes of written files for the kernel to flush: that is
+        done first, not while this row is timed."""
         print(f"[{name}]", flush=True)
+        os.sync()
         try:
             rows.extend(make())
         except Exception as err:  # a broken row must not hide the others' figures
