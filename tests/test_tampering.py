@@ -271,3 +271,21 @@ def test_damaged_sweep_folder_is_named_in_one_line(sweep_folder, tmp_path, damag
     assert result.exit_code == 2, result.output
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: " + message.format(f=folder))
+
+
+def test_a_saved_chunk_records_the_hash_of_its_file(tmp_path):
+    """write_lanes hashes the bytes as it writes them: the hash is the file's, so an unaltered
+    chunk is read back and one altered byte is caught."""
+    import numpy as np
+
+    from sim import store
+
+    path = tmp_path / "runs-00000.arrow"
+    columns = {"lane": np.arange(1000), "x": np.linspace(0.0, 1.0, 1000)}
+    recorded = store.write_lanes(path, columns)
+    assert recorded == store.digest(path)
+    assert store.read_lanes(path, recorded).column("x").to_numpy().tolist() == columns["x"].tolist()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 1
+    path.write_bytes(bytes(data))
+    assert store.read_lanes(path, recorded) is None
