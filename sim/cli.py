@@ -1037,12 +1037,14 @@ def main() -> None:
 
 def quick_exit(stop: SystemExit) -> None:
     """Exit as `stop` says, after the exit handlers (the worker pool's fork server and temporary
-    folders) but without module teardown; as usual if a non-daemon thread is still running."""
+    folders) but without module teardown; as usual if a non-daemon thread is still running or
+    a profiler or tracer (cProfile, a debugger) has yet to write what it found."""
     import atexit
     import threading
 
     others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
-    if not isinstance(stop.code, int | None) or others:
+    watched = sys.getprofile() is not None or sys.gettrace() is not None
+    if not isinstance(stop.code, int | None) or others or watched:
         raise stop
     with suppress(OSError):  # a closed pipe (negsim ... | head) loses nothing here
         sys.stdout.flush()

@@ -55,3 +55,24 @@ def test_a_run_with_workers_leaves_nothing_behind(tmp_path):
     manifest = (out / "manifest.json").read_text()
     assert '"status": "complete"' in manifest and (out / "report.html").exists()
     assert not Path(out / "chunks").exists()
+
+
+def test_a_profiled_command_still_writes_its_profile(tmp_path):
+    """Under cProfile the command exits the usual way, so the profile gets written."""
+    out = tmp_path / "cli.prof"
+    cmd = [
+        sys.executable,
+        "-m",
+        "cProfile",
+        "-o",
+        str(out),
+        "-m",
+        "sim.cli",
+        "validate",
+        str(BASELINE),
+    ]
+    done = subprocess.run(
+        cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.stat().st_size > 0
