@@ -36,5 +36,17 @@ def end_at_once(server: int) -> None:
         os._exit(0)
 
 
+def in_fork_server() -> bool:
+    """Is this module being imported by multiprocessing's fork server (its preload)? Anywhere
+    else a process's own exit, and its exit code, are left alone."""
+    frame = sys._getframe()
+    while frame is not None:
+        if frame.f_globals.get("__name__") == "multiprocessing.forkserver":
+            return True
+        frame = frame.f_back
+    return False
+
+
 warm()
-atexit.register(end_at_once, os.getpid())
+if in_fork_server():
+    atexit.register(end_at_once, os.getpid())

@@ -76,3 +76,10 @@ def test_a_profiled_command_still_writes_its_profile(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert out.stat().st_size > 0
+
+
+def test_the_fork_servers_quick_end_applies_only_in_the_fork_server():
+    """Imported anywhere else, sim.fork_server leaves the process's exit code alone."""
+    probe = "import sim.fork_server; raise SystemExit(3)"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    assert subprocess.run([sys.executable, "-c", probe], env=env).returncode == 3
