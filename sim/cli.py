@@ -1046,7 +1046,7 @@ def quick_exit(stop: SystemExit) -> None:
     watched = sys.getprofile() is not None or sys.gettrace() is not None
     if not isinstance(stop.code, int | None) or others or watched:
         raise stop
-    with suppress(OSError):  # a closed pipe (negsim ... | head) loses nothing here
+    with suppress(OSError, ValueError):  # a closed pipe (negsim ... | head) or stream
         sys.stdout.flush()
         sys.stderr.flush()
     atexit._run_exitfuncs()  # what the interpreter would run first; teardown is what is skipped
