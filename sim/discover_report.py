@@ -7,12 +7,10 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from sim.discover import Discovery
-from sim.labels import bar_rows_layout, key_name, tick_rows, wrap
+from sim.labels import AXIS_WRAP, TICK_WRAP, bar_rows_layout, key_name, tick_rows, wrap
 from sim.page import rows_table, sections_of, write_page
 
 CHOSEN = "#c0392b"
-AXIS_WRAP = 20  # an axis title centred under the bars of a phone-wide figure
-TICK_WRAP = 28  # characters a line of a tick label: a phone-wide figure keeps room for bars
 
 
 def tradeoff_figure(found: Discovery) -> go.Figure:
@@ -199,8 +197,8 @@ def write_discover_report(out: Path, found: Discovery, source: Path) -> Path:
         sections.append(
             (
                 box_figure(found),
-                "Each bar spans the part of an input's range the box keeps (0: the lowest value drawn, "
-                "1: the highest); a bar spanning the whole width would mean no restriction.",
+                "Each bar spans the part of an input's range the box keeps (0: the lowest value "
+                "drawn, 1: the highest); a bar spanning the whole width would mean no restriction.",
             )
         )
     sections += [

@@ -3,10 +3,11 @@ event forced on and forced off, compared lane by lane (events.parquet, the repor
 
 The arms are `negsim explain`'s (a scheduled event at probability 1 against 0; a random one at
 hazard 1, firing once in the first week of its window, against hazard 0), simulated with the
-run's seed, their chunks scheduled right after the run's own on the same workers. Common random numbers pair the two arms lane by lane, so the difference is
-the event's effect with a paired 95% interval (Newcombe's for shares, a paired bootstrap for
-the median date). Conditioning on the lanes where an event fired would mix its effect with the
-reasons it fired (a random event reaches only talks still open).
+run's seed, their chunks scheduled right after the run's own on the same workers. Common random
+numbers pair the two arms lane by lane, so the difference is the event's effect with a paired
+95% interval (Newcombe's for shares, a paired bootstrap for the median date). Conditioning on
+the lanes where an event fired would mix its effect with the reasons it fired (a random event
+reaches only talks still open).
 """
 
 from __future__ import annotations

@@ -10,14 +10,12 @@ import plotly.graph_objects as go
 
 from sim.calendar import Clock
 from sim.explain import PRIMARY, effect_text, value_pair
-from sim.labels import bar_rows_layout, key_name, tick_rows, wrap
+from sim.labels import AXIS_WRAP, TICK_WRAP, bar_rows_layout, key_name, tick_rows, wrap
 from sim.page import rows_table, sections_of, write_page
 from sim.run import resolved_yaml
 from sim.scenario import Scenario
 
 RAISES, LOWERS = "#1f7a4d", "#a04000"
-AXIS_WRAP = 20  # an axis title centred under the bars of a phone-wide figure
-TICK_WRAP = 28  # characters a line of a tick label: a phone-wide figure keeps room for bars
 
 
 def factor_tick(scenario: Scenario, row: pd.Series) -> str:
@@ -86,8 +84,8 @@ def write_explain_report(out: Path, scenario: Scenario, table: pd.DataFrame) -> 
             continue
         caption = (
             "Each bar is the effect of one factor set high rather than low (whiskers: 95% "
-            "interval) with everything else and every random draw the same (paired lanes, one seed); a whisker crossing zero means the "
-            "effect is not told apart from chance."
+            "interval) with everything else and every random draw the same (paired lanes, one "
+            "seed); a whisker crossing zero means the effect is not told apart from chance."
         )
         if measure == "median_agreement_date":
             caption += " Positive: the treaty is signed later (weeks)."

@@ -133,6 +133,8 @@ def key_name(scn: Scenario, key: str) -> str:
 
 
 LINE_PX = 17  # one line of 13 px tick text, <br> spacing included
+TICK_WRAP = 28  # characters a line of a bar row's tick label: room is left for the bars
+AXIS_WRAP = 20  # characters a line of an axis title centred under a phone-wide figure's bars
 
 
 def tick_rows(labels: list[str], gap: float = 0.6) -> tuple[list[float], float]:
