@@ -510,8 +510,8 @@ def main(argv: list[str] | None = None) -> None:
 
     def attempt(name: str, figure: str, target: str, make: Callable[[], list[Row]]) -> None:
         """Run one row; a failure becomes a row of its own instead of ending the benchmark.
-        The rows before may leave gigabytes of written files for the kernel to flush: that is
-        done first, not while this row is timed."""
+        Files the rows before wrote (a 10^7 sweep's, say) are flushed to disk first, not while
+        this row is timed."""
         print(f"[{name}]", flush=True)
         os.sync()
         try:
